@@ -1,0 +1,139 @@
+import { Hono, type Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { cors } from 'hono/cors'
+import { HTTPException } from 'hono/http-exception'
+import { methodNotAllowed } from 'hono/method-not-allowed'
+import { requestId } from 'hono/request-id'
+import { secureHeaders } from 'hono/secure-headers'
+import { loadConfig } from './config'
+import { getDb } from './db/client'
+import { ApiError, ERRORS, type ErrorCode } from './errors'
+import { describeError } from './http/deps'
+import { createLogger } from './log'
+import { requireJsonBody, requireTrustedOrigin } from './middleware/guards'
+import { authRoutes } from './routes/auth'
+import { serviceRoutes } from './routes/service'
+import { userRoutes } from './routes/user'
+import type { AppEnv } from './types'
+
+export const MAX_BODY_BYTES = 16 * 1024
+
+/** Renders an ApiError as the error envelope. */
+function errorResponse(c: Context<AppEnv>, error: ApiError) {
+  if (error.retryAfter !== undefined) c.header('Retry-After', String(error.retryAfter))
+  return c.json(
+    {
+      success: false as const,
+      message: error.message,
+      error: error.code,
+      ...(error.details ? { details: error.details } : {}),
+    },
+    error.status,
+  )
+}
+
+/** D1 and KV failures surface as errors whose messages name the binding's layer. */
+function isStoreFailure(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (/D1_|SQLITE_|KV (GET|PUT|DELETE)|Failed query/i.test(e.message)) return true
+  }
+  return false
+}
+
+/** Maps anything thrown to an ApiError; what is not ours is logged and answered generically. */
+function toApiError(c: Context<AppEnv>, error: unknown): ApiError {
+  const log = c.var.log ?? createLogger()
+  if (error instanceof ApiError) {
+    // The reason behind a 5xx (a missing secret, say) goes to the log only.
+    if (error.status >= 500) log.error('request.failed', { error: error.code, reason: describeError(error.cause) })
+    return error
+  }
+  if (error instanceof HTTPException) {
+    if (error.status === 400 && error.message.startsWith('Malformed JSON')) return new ApiError('INVALID_JSON')
+    const code = (Object.keys(ERRORS) as ErrorCode[]).find((key) => ERRORS[key][0] === error.status)
+    if (code) return new ApiError(code)
+  }
+  const code: ErrorCode = isStoreFailure(error) ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_ERROR'
+  log.error('request.failed', {
+    error: describeError(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  })
+  return new ApiError(code)
+}
+
+/** Builds the application: middleware in order, routes mounted, one error handler. */
+export function createApp() {
+  const app = new Hono<AppEnv>()
+
+  app.use(requestId())
+  app.use(async function requestLog(c, next) {
+    const started = Date.now()
+    const log = createLogger({ requestId: c.var.requestId })
+    c.set('log', log)
+    c.set('meta', {
+      ip: c.req.header('CF-Connecting-IP') ?? null,
+      userAgent: c.req.header('User-Agent')?.slice(0, 512) ?? null,
+      requestId: c.var.requestId,
+    })
+    await next()
+    log.info('request', {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      durationMs: Date.now() - started,
+      userId: c.get('auth')?.userId,
+    })
+  })
+  app.use(
+    secureHeaders({
+      strictTransportSecurity: 'max-age=31536000; includeSubDomains',
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      referrerPolicy: 'no-referrer',
+      crossOriginResourcePolicy: 'same-origin',
+    }),
+  )
+  app.use(async function configure(c, next) {
+    if (c.req.path.startsWith('/api/')) c.header('Cache-Control', 'no-store')
+    c.set('config', loadConfig(c.env, new URL(c.req.url).origin))
+    c.set('db', getDb(c.env.DB))
+    await next()
+  })
+  app.use(
+    cors({
+      origin: (origin, c: Context<AppEnv>) => (c.var.config.corsOrigins.includes(origin) ? origin : null),
+      credentials: true,
+      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowHeaders: ['Content-Type', 'Authorization', 'X-Request-Id'],
+      exposeHeaders: ['X-Request-Id', 'Retry-After'],
+      maxAge: 600,
+    }),
+  )
+  app.use('/api/auth/refresh', requireTrustedOrigin())
+  app.use('/api/auth/logout', requireTrustedOrigin())
+  app.use(requireJsonBody())
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError('PAYLOAD_TOO_LARGE')
+      },
+    }),
+  )
+  app.use(
+    methodNotAllowed({
+      app,
+      onMethodNotAllowed: (c, methods) => {
+        c.header('Allow', methods.join(', '))
+        return errorResponse(c, new ApiError('METHOD_NOT_ALLOWED'))
+      },
+    }),
+  )
+
+  const routes = app.route('/api/auth', authRoutes).route('/api/user', userRoutes).route('/', serviceRoutes)
+
+  app.notFound((c) => errorResponse(c, new ApiError('NOT_FOUND')))
+  app.onError((error, c) => errorResponse(c, toApiError(c, error)))
+  return routes
+}
+
+export type App = ReturnType<typeof createApp>

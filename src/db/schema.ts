@@ -1,0 +1,108 @@
+import { sql } from 'drizzle-orm'
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+
+/** Times are stored as milliseconds since the epoch (UTC). */
+const time = (name: string) => integer(name, { mode: 'number' })
+
+export const users = sqliteTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    email: text('email').notNull(),
+    name: text('name').notNull(),
+    mobile: text('mobile'),
+    /** Self-describing: `$pbkdf2-sha512$i=<iterations>,p=<0|1>$<salt>$<hash>`. */
+    passwordHash: text('password_hash').notNull(),
+    role: text('role', { enum: ['user', 'admin'] }).notNull().default('user'),
+    emailVerifiedAt: time('email_verified_at'),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+    deletedAt: time('deleted_at'),
+  },
+  (t) => [
+    // An email belongs to at most one live account; deleted accounts free it.
+    uniqueIndex('users_email_live_idx').on(t.email).where(sql`deleted_at IS NULL`),
+    index('users_created_idx').on(t.createdAt, t.id),
+  ],
+)
+
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id),
+    createdAt: time('created_at').notNull(),
+    lastUsedAt: time('last_used_at').notNull(),
+    /** Absolute end: no refresh extends a session past it. */
+    expiresAt: time('expires_at').notNull(),
+    revokedAt: time('revoked_at'),
+    revokedReason: text('revoked_reason'),
+    userAgent: text('user_agent'),
+    ip: text('ip'),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId, t.createdAt), index('sessions_expires_idx').on(t.expiresAt)],
+)
+
+export const refreshTokens = sqliteTable(
+  'refresh_tokens',
+  {
+    /** The token's `jti`. */
+    id: text('id').primaryKey(),
+    sessionId: text('session_id')
+      .notNull()
+      .references(() => sessions.id),
+    /** SHA-256 of the token; the token itself is never stored. */
+    tokenHash: text('token_hash').notNull(),
+    issuedAt: time('issued_at').notNull(),
+    expiresAt: time('expires_at').notNull(),
+    /** Set once, by the single conditional write that rotates this token. */
+    rotatedAt: time('rotated_at'),
+    replacedBy: text('replaced_by'),
+  },
+  (t) => [index('refresh_tokens_session_idx').on(t.sessionId), index('refresh_tokens_expires_idx').on(t.expiresAt)],
+)
+
+/** The exact side of one-time codes: tries and single use. The codes themselves live in KV. */
+export const otpCodes = sqliteTable(
+  'otp_codes',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id').notNull(),
+    purpose: text('purpose', { enum: ['verify_email', 'login', 'reset_password'] }).notNull(),
+    tries: integer('tries').notNull().default(0),
+    createdAt: time('created_at').notNull(),
+    expiresAt: time('expires_at').notNull(),
+    /** Set when the code is used, burned or replaced by a newer one. */
+    consumedAt: time('consumed_at'),
+  },
+  (t) => [index('otp_codes_user_idx').on(t.userId, t.purpose, t.createdAt), index('otp_codes_expires_idx').on(t.expiresAt)],
+)
+
+export const auditEvents = sqliteTable(
+  'audit_events',
+  {
+    id: text('id').primaryKey(),
+    at: time('at').notNull(),
+    type: text('type').notNull(),
+    userId: text('user_id'),
+    actorId: text('actor_id'),
+    sessionId: text('session_id'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+    requestId: text('request_id'),
+    alert: integer('alert', { mode: 'boolean' }).notNull().default(false),
+    detail: text('detail', { mode: 'json' }).$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    index('audit_events_at_idx').on(t.at, t.id),
+    index('audit_events_user_idx').on(t.userId, t.at),
+    index('audit_events_type_idx').on(t.type, t.at),
+  ],
+)
+
+export type UserRow = typeof users.$inferSelect
+export type SessionRow = typeof sessions.$inferSelect
+export type RefreshTokenRow = typeof refreshTokens.$inferSelect
+export type OtpPurpose = (typeof otpCodes.$inferSelect)['purpose']

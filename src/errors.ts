@@ -1,0 +1,58 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+
+/** Every error the API can answer with: status and the message a client sees. */
+export const ERRORS = {
+  VALIDATION_ERROR: [400, 'The request is invalid.'],
+  INVALID_JSON: [400, 'The request body is not valid JSON.'],
+  INVALID_CREDENTIALS: [401, 'Invalid email or password.'],
+  TOKEN_MISSING: [401, 'Authentication is required.'],
+  TOKEN_INVALID: [401, 'The token is invalid.'],
+  TOKEN_EXPIRED: [401, 'The token has expired.'],
+  TOKEN_REVOKED: [401, 'The session has ended.'],
+  TOKEN_REUSED: [401, 'This refresh token was already used; the session has been ended.'],
+  OTP_INVALID: [401, 'The code is incorrect.'],
+  OTP_EXPIRED: [401, 'The code has expired or was already used.'],
+  FORBIDDEN: [403, 'You are not allowed to do this.'],
+  CSRF_REJECTED: [403, 'The request origin is not allowed.'],
+  EMAIL_NOT_VERIFIED: [403, 'The email address has not been verified.'],
+  NOT_FOUND: [404, 'Not found.'],
+  METHOD_NOT_ALLOWED: [405, 'Method not allowed.'],
+  EMAIL_TAKEN: [409, 'An account with this email already exists.'],
+  PAYLOAD_TOO_LARGE: [413, 'The request body is too large.'],
+  UNSUPPORTED_MEDIA_TYPE: [415, 'The request body must be application/json.'],
+  RATE_LIMITED: [429, 'Too many requests. Try again later.'],
+  OTP_ATTEMPTS_EXCEEDED: [429, 'Too many wrong codes; this code no longer works.'],
+  INTERNAL_ERROR: [500, 'Something went wrong.'],
+  SERVICE_UNAVAILABLE: [503, 'The service is temporarily unavailable.'],
+  CONFIG_ERROR: [503, 'The service is not configured correctly.'],
+} as const satisfies Record<string, readonly [ContentfulStatusCode, string]>
+
+export type ErrorCode = keyof typeof ERRORS
+
+/** One field-level problem, as it appears in `details`. */
+export interface ErrorDetail {
+  path: string
+  message: string
+  [extra: string]: unknown
+}
+
+/** An error with a code from the table; rendered by the app's one `onError`. */
+export class ApiError extends Error {
+  readonly code: ErrorCode
+  readonly status: ContentfulStatusCode
+  readonly details: ErrorDetail[] | undefined
+  /** Seconds a client should wait, sent as `Retry-After` (429, 503). */
+  readonly retryAfter: number | undefined
+
+  constructor(
+    code: ErrorCode,
+    options: { message?: string; details?: ErrorDetail[]; retryAfter?: number; cause?: unknown } = {},
+  ) {
+    super(options.message ?? ERRORS[code][1], { cause: options.cause })
+    this.name = 'ApiError'
+    this.code = code
+    this.status = ERRORS[code][0]
+    this.details = options.details
+    this.retryAfter = options.retryAfter
+  }
+}

@@ -1,0 +1,31 @@
+import type { Context } from 'hono'
+import { createMailer } from '../services/mailer'
+import type { Deps } from '../services/deps'
+import type { AppEnv } from '../types'
+
+/** The service dependencies of one request. */
+export function deps(c: Context<AppEnv>): Deps {
+  const { config, db, log, meta } = c.var
+  return {
+    db,
+    kv: c.env.OTP_KV,
+    config,
+    log,
+    meta,
+    mailer: createMailer(config, log),
+    defer(work) {
+      const logged = work.catch((error: unknown) => log.error('deferred.failed', { error: describeError(error) }))
+      try {
+        c.executionCtx.waitUntil(logged)
+      } catch {
+        // No execution context (a direct app.request in a test): the promise still runs.
+      }
+    },
+  }
+}
+
+/** An error's name and message for the log; never sent to a client. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}${error.cause ? ` (cause: ${describeError(error.cause)})` : ''}`
+  return String(error)
+}

@@ -1,0 +1,33 @@
+import { Hono } from 'hono'
+import { sql } from 'drizzle-orm'
+import { ApiError } from '../errors'
+import type { AppEnv } from '../types'
+
+type Check = { ok: boolean; latencyMs: number }
+
+async function probe(work: () => Promise<unknown>): Promise<Check> {
+  const started = Date.now()
+  try {
+    await work()
+    return { ok: true, latencyMs: Date.now() - started }
+  } catch {
+    return { ok: false, latencyMs: Date.now() - started }
+  }
+}
+
+/** Health and service documents, mounted at the root. */
+export const serviceRoutes = new Hono<AppEnv>().get('/health', async (c) => {
+  if (!c.req.query('deep')) return c.json({ success: true as const, data: { status: 'ok' as const } })
+  const [d1, kv] = await Promise.all([
+    probe(() => c.var.db.get(sql`SELECT 1`)),
+    probe(() => c.env.OTP_KV.get('health:probe')),
+  ])
+  if (!d1.ok || !kv.ok) {
+    const details = Object.entries({ d1, kv })
+      .filter(([, check]) => !check.ok)
+      .map(([path]) => ({ path, message: 'is unreachable' }))
+    throw new ApiError('SERVICE_UNAVAILABLE', { details })
+  }
+  return c.json({ success: true as const, data: { status: 'ok' as const, checks: { d1, kv } } })
+})
+

@@ -1,0 +1,16 @@
+import { z } from 'zod'
+import { email, mobile, name, otp, password, passwordAttempt, tokenTransport } from './common'
+
+/** Request bodies of the auth routes. Every object is strict: an unknown field is a 400. */
+export const RegisterBody = z.strictObject({ email, password, name, mobile: mobile.optional() })
+
+export const VerifyEmailBody = z.strictObject({ email, otp })
+
+export const LoginBody = z.strictObject({ email, password: passwordAttempt, tokenTransport })
+
+export const VerifyOtpBody = z.strictObject({ challengeId: z.string().uuid(), otp, tokenTransport })
+
+export const ResendOtpBody = z.strictObject({ challengeId: z.string().uuid() })
+
+/** Refresh and logout: a native client sends its token here; a browser sends none (cookie). */
+export const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(4096).optional() })

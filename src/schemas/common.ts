@@ -1,0 +1,47 @@
+import { z } from 'zod'
+
+/** Trims, NFKC-normalises and lower-cases an email address. */
+export function normalizeEmail(email: string): string {
+  return email.trim().normalize('NFKC').toLowerCase()
+}
+
+// Control characters (C0, DEL, C1) never belong in an email, a name or a phone number.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+
+export const email = z
+  .string()
+  .max(320)
+  .transform(normalizeEmail)
+  .pipe(z.email({ error: 'must be a valid email address' }).max(254))
+
+/** 8 to 128 characters with a letter, a digit and a symbol; never trimmed or truncated. */
+export const password = z
+  .string()
+  .max(512, 'must be at most 128 characters')
+  .refine((value) => [...value].length >= 8, 'must be at least 8 characters')
+  .refine((value) => [...value].length <= 128, 'must be at most 128 characters')
+  .refine((value) => /\p{L}/u.test(value), 'must contain a letter')
+  .refine((value) => /\p{Nd}/u.test(value), 'must contain a digit')
+  .refine((value) => /[^\p{L}\p{Nd}]/u.test(value), 'must contain a symbol')
+
+/** A password being checked, not set: only the bounds that keep PBKDF2 from running on junk. */
+export const passwordAttempt = z.string().min(1, 'is required').max(512, 'is too long')
+
+export const name = z
+  .string()
+  .trim()
+  .min(1, 'is required')
+  .max(100)
+  .refine((value) => !CONTROL.test(value), 'must not contain control characters')
+
+export const mobile = z
+  .string()
+  .trim()
+  .regex(/^\+?[0-9][0-9 ()-]{5,22}$/, 'must be a phone number')
+  .nullable()
+
+export const otp = z.string().regex(/^\d{6}$/, 'must be 6 digits')
+
+export const tokenTransport = z.enum(['cookie', 'body']).default('cookie')
+
+export const id = z.string().uuid()

@@ -1,0 +1,17 @@
+import type { Config } from '../config'
+import type { Db } from '../db/client'
+import type { Logger } from '../log'
+import type { RequestMeta } from '../types'
+import type { Mailer } from './mailer'
+
+/** What a service function may touch. Routes build it from the request; tests may build their own. */
+export interface Deps {
+  db: Db
+  kv: KVNamespace
+  config: Config
+  mailer: Mailer
+  log: Logger
+  meta: RequestMeta
+  /** Runs work after the response has gone (`waitUntil`); failures are logged, never thrown. */
+  defer(work: Promise<unknown>): void
+}

@@ -1,0 +1,162 @@
+import { and, desc, eq, gt, isNull, lt, ne, sql } from 'drizzle-orm'
+import { keyedHash, randomDigits, timingSafeEqual } from '../crypto/random'
+import { otpCodes, type OtpPurpose } from '../db/schema'
+import { ApiError } from '../errors'
+import type { Deps } from './deps'
+
+export const OTP_MAX_TRIES = 5
+export const OTP_RESEND_SECONDS = 60
+export const OTP_HOURLY_LIMIT = 10
+/** KV refuses an `expirationTtl` below 60 s. */
+const KV_MIN_TTL = 60
+
+/** A code as KV keeps it: never the code, only its keyed hash. */
+export interface StoredCode {
+  codeId: string
+  userId: string
+  email: string
+  purpose: OtpPurpose
+  hash: string
+  createdAt: number
+  expiresAt: number
+}
+
+/** Where a code lives in KV: login codes under their challenge, the others under their account. */
+export const codeKey = {
+  challenge: (challengeId: string) => `challenge:${challengeId}`,
+  account: (purpose: OtpPurpose, userId: string) => `otp:${purpose}:${userId}`,
+}
+
+const codeHash = (deps: Deps, codeId: string, code: string) =>
+  keyedHash(deps.config.refreshTokenSecret, 'otp-code', `${codeId}:${code}`)
+
+/**
+ * Creates a code for an account and purpose, stores it under `key` and mails it after the response.
+ * The send throttle (one a minute, ten an hour) is decided by one conditional insert in D1;
+ * the same statement batch retires the code it replaces.
+ */
+export async function issueCode(
+  deps: Deps,
+  target: { userId: string; email: string; purpose: OtpPurpose; key: string },
+  now = Date.now(),
+): Promise<StoredCode> {
+  const { db, config } = deps
+  const codeId = crypto.randomUUID()
+  const code = randomDigits(6)
+  const expiresAt = now + config.otpTtl * 1000
+  const minuteAgo = now - OTP_RESEND_SECONDS * 1000
+  const hourAgo = now - 3600 * 1000
+
+  // drizzle cannot batch raw statements on D1, so the conditional writes go through the builders.
+  const [inserted] = await db.batch([
+    db
+      .insert(otpCodes)
+      .select(sql`
+        SELECT ${codeId}, ${target.userId}, ${target.purpose}, 0, ${now}, ${expiresAt}, NULL
+        WHERE NOT EXISTS (
+            SELECT 1 FROM otp_codes
+            WHERE user_id = ${target.userId} AND purpose = ${target.purpose} AND created_at > ${minuteAgo})
+          AND (SELECT count(*) FROM otp_codes
+            WHERE user_id = ${target.userId} AND purpose = ${target.purpose} AND created_at > ${hourAgo}) < ${OTP_HOURLY_LIMIT}`)
+      .returning({ id: otpCodes.id }),
+    db
+      .update(otpCodes)
+      .set({ consumedAt: now })
+      .where(
+        and(
+          eq(otpCodes.userId, target.userId),
+          eq(otpCodes.purpose, target.purpose),
+          isNull(otpCodes.consumedAt),
+          ne(otpCodes.id, codeId),
+          sql`EXISTS (SELECT 1 FROM otp_codes WHERE id = ${codeId})`,
+        ),
+      ),
+  ])
+  if (inserted.length !== 1) {
+    throw new ApiError('RATE_LIMITED', {
+      message: 'A code was sent recently. Wait before asking for another.',
+      retryAfter: await throttleRetryAfter(deps, target.userId, target.purpose, now),
+    })
+  }
+
+  const stored: StoredCode = {
+    codeId,
+    userId: target.userId,
+    email: target.email,
+    purpose: target.purpose,
+    hash: await codeHash(deps, codeId, code),
+    createdAt: now,
+    expiresAt,
+  }
+  await deps.kv.put(target.key, JSON.stringify(stored), { expirationTtl: Math.max(KV_MIN_TTL, config.otpTtl) })
+  deps.defer(deps.mailer.send({ to: target.email, purpose: target.purpose, code, expiresIn: config.otpTtl }))
+  return stored
+}
+
+async function throttleRetryAfter(deps: Deps, userId: string, purpose: OtpPurpose, now: number): Promise<number> {
+  const recent = await deps.db
+    .select({ createdAt: otpCodes.createdAt })
+    .from(otpCodes)
+    .where(and(eq(otpCodes.userId, userId), eq(otpCodes.purpose, purpose), gt(otpCodes.createdAt, now - 3600_000)))
+    .orderBy(desc(otpCodes.createdAt))
+    .limit(OTP_HOURLY_LIMIT)
+  const newest = recent[0]?.createdAt ?? now
+  // Under the hourly cap only the one-minute gap applies; at the cap, wait until the oldest leaves the hour.
+  const until =
+    recent.length >= OTP_HOURLY_LIMIT ? recent[recent.length - 1]!.createdAt + 3600_000 : newest + OTP_RESEND_SECONDS * 1000
+  return Math.max(1, Math.ceil((until - now) / 1000))
+}
+
+/** Reads a stored code from KV; undefined when absent or unreadable. */
+export async function readCode(deps: Deps, key: string): Promise<StoredCode | undefined> {
+  const stored = await deps.kv.get<StoredCode>(key, 'json')
+  return stored ?? undefined
+}
+
+/**
+ * Checks a code. A right answer is accepted once; a wrong one spends one of five tries.
+ * Both are decided by one conditional UPDATE in D1, so parallel guesses cannot exceed
+ * the budget and parallel right answers succeed once.
+ */
+export async function consumeCode(deps: Deps, stored: StoredCode | undefined, code: string, now = Date.now()) {
+  if (!stored || stored.expiresAt <= now) throw new ApiError('OTP_EXPIRED')
+  const { db } = deps
+  const live = and(
+    eq(otpCodes.id, stored.codeId),
+    isNull(otpCodes.consumedAt),
+    lt(otpCodes.tries, OTP_MAX_TRIES),
+    gt(otpCodes.expiresAt, now),
+  )
+
+  if (timingSafeEqual(await codeHash(deps, stored.codeId, code), stored.hash)) {
+    const used = await db.update(otpCodes).set({ consumedAt: now }).where(live).returning({ id: otpCodes.id })
+    if (used.length === 1) return
+    throw await whyUnavailable(deps, stored, now)
+  }
+
+  const counted = await db
+    .update(otpCodes)
+    .set({ tries: sql`${otpCodes.tries} + 1` })
+    .where(live)
+    .returning({ tries: otpCodes.tries })
+  const tries = counted[0]?.tries
+  if (tries === undefined) throw await whyUnavailable(deps, stored, now)
+  const attemptsLeft = OTP_MAX_TRIES - tries
+  if (attemptsLeft === 0) throw burned(stored, now)
+  throw new ApiError('OTP_INVALID', { details: [{ path: 'otp', message: 'is incorrect', attemptsLeft }] })
+}
+
+/** The code can no longer be used: burned by wrong tries, or used, replaced or expired. */
+async function whyUnavailable(deps: Deps, stored: StoredCode, now: number): Promise<ApiError> {
+  const [row] = await deps.db
+    .select({ tries: otpCodes.tries })
+    .from(otpCodes)
+    .where(eq(otpCodes.id, stored.codeId))
+  return row && row.tries >= OTP_MAX_TRIES ? burned(stored, now) : new ApiError('OTP_EXPIRED')
+}
+
+function burned(stored: StoredCode, now: number): ApiError {
+  // A new code may be asked for once the resend gap since this one has passed.
+  const retryAfter = Math.max(1, Math.ceil((stored.createdAt + OTP_RESEND_SECONDS * 1000 - now) / 1000))
+  return new ApiError('OTP_ATTEMPTS_EXCEEDED', { retryAfter })
+}

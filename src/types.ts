@@ -1,0 +1,32 @@
+import type { Config } from './config'
+import type { Db } from './db/client'
+import type { UserRow } from './db/schema'
+import type { Logger } from './log'
+
+/** Who is calling, as confirmed against the database for this request. */
+export interface AuthContext {
+  userId: string
+  sessionId: string
+  /** The account's current role, not the one written in the token. */
+  role: 'user' | 'admin'
+  user: UserRow
+}
+
+/** Where a request came from, recorded with sessions and audit events. */
+export interface RequestMeta {
+  ip: string | null
+  userAgent: string | null
+  requestId: string
+}
+
+export type AppEnv = {
+  Bindings: Env
+  Variables: {
+    config: Config
+    db: Db
+    auth: AuthContext
+    log: Logger
+    requestId: string
+    meta: RequestMeta
+  }
+}

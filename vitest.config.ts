@@ -1,0 +1,37 @@
+import path from 'node:path'
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
+import { defineConfig } from 'vitest/config'
+
+/** Test secrets are pinned here; a developer's .dev.vars is never read by the suite. */
+export const TEST_BINDINGS = {
+  ENVIRONMENT: 'test',
+  ACCESS_TOKEN_SECRET: 'test-access-secret-0123456789abcdef0123456789',
+  REFRESH_TOKEN_SECRET: 'test-refresh-secret-0123456789abcdef012345678',
+  PASSWORD_PEPPER: '',
+  JWT_ISSUER: 'https://auth.test',
+  JWT_AUDIENCE: 'api',
+  LOGIN_OTP: 'required',
+  REQUIRE_EMAIL_VERIFICATION: 'false',
+  CORS_ORIGINS: 'https://app.test',
+  ADMIN_EMAILS: 'admin@example.com',
+}
+
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: './wrangler.toml' },
+        miniflare: {
+          bindings: { ...TEST_BINDINGS, TEST_MIGRATIONS: migrations },
+        },
+      }),
+    ],
+    test: {
+      setupFiles: ['./test/setup.ts'],
+      // The app logs a JSON line per request; keep test output readable.
+      onConsoleLog: (log) => (process.env.TEST_LOGS ? undefined : log.includes('"level":"error"') ? undefined : false),
+      testTimeout: 30_000,
+    },
+  }
+})
