@@ -15,6 +15,12 @@ CREATE TABLE `audit_events` (
 CREATE INDEX `audit_events_at_idx` ON `audit_events` (`at`,`id`);--> statement-breakpoint
 CREATE INDEX `audit_events_user_idx` ON `audit_events` (`user_id`,`at`);--> statement-breakpoint
 CREATE INDEX `audit_events_type_idx` ON `audit_events` (`type`,`at`);--> statement-breakpoint
+CREATE TABLE `login_failures` (
+	`email_key` text PRIMARY KEY NOT NULL,
+	`failures` integer NOT NULL,
+	`window_started_at` integer NOT NULL
+);
+--> statement-breakpoint
 CREATE TABLE `otp_codes` (
 	`id` text PRIMARY KEY NOT NULL,
 	`user_id` text NOT NULL,
@@ -22,7 +28,8 @@ CREATE TABLE `otp_codes` (
 	`tries` integer DEFAULT 0 NOT NULL,
 	`created_at` integer NOT NULL,
 	`expires_at` integer NOT NULL,
-	`consumed_at` integer
+	`consumed_at` integer,
+	`consumed_by` text
 );
 --> statement-breakpoint
 CREATE INDEX `otp_codes_user_idx` ON `otp_codes` (`user_id`,`purpose`,`created_at`);--> statement-breakpoint

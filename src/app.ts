@@ -11,6 +11,7 @@ import { ApiError, ERRORS, type ErrorCode } from './errors'
 import { describeError } from './http/deps'
 import { createLogger } from './log'
 import { requireJsonBody, requireTrustedOrigin } from './middleware/guards'
+import { adminRoutes } from './routes/admin'
 import { authRoutes } from './routes/auth'
 import { serviceRoutes } from './routes/service'
 import { userRoutes } from './routes/user'
@@ -129,7 +130,11 @@ export function createApp() {
     }),
   )
 
-  const routes = app.route('/api/auth', authRoutes).route('/api/user', userRoutes).route('/', serviceRoutes)
+  const routes = app
+    .route('/api/auth', authRoutes)
+    .route('/api/user', userRoutes)
+    .route('/api/admin', adminRoutes)
+    .route('/', serviceRoutes)
 
   app.notFound((c) => errorResponse(c, new ApiError('NOT_FOUND')))
   app.onError((error, c) => errorResponse(c, toApiError(c, error)))

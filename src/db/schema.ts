@@ -74,8 +74,10 @@ export const otpCodes = sqliteTable(
     tries: integer('tries').notNull().default(0),
     createdAt: time('created_at').notNull(),
     expiresAt: time('expires_at').notNull(),
-    /** Set when the code is used, burned or replaced by a newer one. */
+    /** Set when the code is used or replaced by a newer one. */
     consumedAt: time('consumed_at'),
+    /** A marker unique to the batch that spent the code, so that batch alone can see it did. */
+    consumedBy: text('consumed_by'),
   },
   (t) => [index('otp_codes_user_idx').on(t.userId, t.purpose, t.createdAt), index('otp_codes_expires_idx').on(t.expiresAt)],
 )
@@ -106,3 +108,13 @@ export type UserRow = typeof users.$inferSelect
 export type SessionRow = typeof sessions.$inferSelect
 export type RefreshTokenRow = typeof refreshTokens.$inferSelect
 export type OtpPurpose = (typeof otpCodes.$inferSelect)['purpose']
+
+/**
+ * Failed logins per email address (a keyed digest of it, whether or not an account holds it),
+ * counted exactly in one fixed window.
+ */
+export const loginFailures = sqliteTable('login_failures', {
+  emailKey: text('email_key').primaryKey(),
+  failures: integer('failures').notNull(),
+  windowStartedAt: time('window_started_at').notNull(),
+})

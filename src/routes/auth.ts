@@ -5,19 +5,34 @@ import { deps } from '../http/deps'
 import { clearRefreshCookie, ok, REFRESH_COOKIE, tokenResponse } from '../http/respond'
 import { validate } from '../http/validate'
 import { requireAuth } from '../middleware/require-auth'
-import { completeLogin, login, register, resendLoginCode, toPublicUser, verifyEmail } from '../services/accounts'
-import { logoutByRefreshToken, rotateRefreshToken } from '../services/sessions'
-import { LoginBody, RefreshBody, RegisterBody, ResendOtpBody, VerifyEmailBody, VerifyOtpBody } from '../schemas/auth'
+import {
+  ChangePasswordBody,
+  ForgotPasswordBody,
+  LoginBody,
+  RefreshBody,
+  RegisterBody,
+  ResendOtpBody,
+  ResetPasswordBody,
+  SessionParams,
+  VerifyEmailBody,
+  VerifyOtpBody,
+} from '../schemas/auth'
+import {
+  changePassword,
+  completeLogin,
+  forgotPassword,
+  login,
+  register,
+  resendLoginCode,
+  resetPassword,
+  toPublicUser,
+  verifyEmail,
+} from '../services/accounts'
+import { listSessions, logoutAll, logoutByRefreshToken, revokeOwnSession, rotateRefreshToken } from '../services/sessions'
+import type { AppEnv } from '../types'
 
-/** The presented refresh token: the body's for native clients, else the cookie. */
-function presentedRefreshToken(bodyToken: string | undefined, cookieToken: string | undefined): string {
-  const token = bodyToken ?? cookieToken
-  if (!token) throw new ApiError('TOKEN_MISSING')
-  return token
-}
-
-/** Public sign-in routes, mounted at /api/auth. */
-export const authRoutes = new Hono<import('../types').AppEnv>()
+/** Sign-in, tokens, sessions and passwords, mounted at /api/auth. */
+export const authRoutes = new Hono<AppEnv>()
   .post('/register', validate('json', RegisterBody), async (c) => {
     const user = await register(deps(c), c.req.valid('json'))
     return ok(c, { user: toPublicUser(user) }, 201, 'Account created. Check your email for a verification code.')
@@ -49,13 +64,10 @@ export const authRoutes = new Hono<import('../types').AppEnv>()
 
   .post('/refresh', validate('json', RefreshBody), async (c) => {
     const bodyToken = c.req.valid('json').refreshToken
-    const token = presentedRefreshToken(bodyToken, getCookie(c, REFRESH_COOKIE, 'host'))
-    const { log } = c.var
+    const token = bodyToken ?? getCookie(c, REFRESH_COOKIE, 'host')
     try {
-      const tokens = await rotateRefreshToken(c.var.db, c.var.config, token, (reuse) =>
-        log.warn('refresh_token.reuse', { userId: reuse.userId, sessionId: reuse.sessionId }),
-      )
-      return tokenResponse(c, tokens, bodyToken ? 'body' : 'cookie')
+      if (!token) throw new ApiError('TOKEN_MISSING')
+      return tokenResponse(c, await rotateRefreshToken(deps(c), token), bodyToken ? 'body' : 'cookie')
     } catch (error) {
       // A dead cookie is worth nothing to the browser: clear it with the refusal.
       if (!bodyToken && error instanceof ApiError && error.status === 401) clearRefreshCookie(c)
@@ -64,11 +76,43 @@ export const authRoutes = new Hono<import('../types').AppEnv>()
   })
 
   .post('/logout', validate('json', RefreshBody), async (c) => {
-    const bodyToken = c.req.valid('json').refreshToken
-    const token = bodyToken ?? getCookie(c, REFRESH_COOKIE, 'host')
-    if (token) await logoutByRefreshToken(c.var.db, c.var.config, token)
+    const token = c.req.valid('json').refreshToken ?? getCookie(c, REFRESH_COOKIE, 'host')
+    if (token) await logoutByRefreshToken(deps(c), token)
     clearRefreshCookie(c)
     return ok(c, {}, 200, 'Logged out.')
   })
 
+  .post('/password/forgot', validate('json', ForgotPasswordBody), (c) => {
+    forgotPassword(deps(c), c.req.valid('json').email)
+    return ok(c, {}, 200, 'If an account uses this email, a reset code has been sent to it.')
+  })
+
+  .post('/password/reset', validate('json', ResetPasswordBody), async (c) => {
+    const { email, otp, newPassword } = c.req.valid('json')
+    await resetPassword(deps(c), email, otp, newPassword)
+    return ok(c, {}, 200, 'Password reset. Sign in with the new password.')
+  })
+
   .get('/profile', requireAuth(), (c) => ok(c, { user: toPublicUser(c.var.auth.user) }))
+
+  .post('/password/change', requireAuth(), validate('json', ChangePasswordBody), async (c) => {
+    const { currentPassword, newPassword } = c.req.valid('json')
+    await changePassword(deps(c), c.var.auth, currentPassword, newPassword)
+    return ok(c, {}, 200, 'Password changed. Other sessions were signed out.')
+  })
+
+  .post('/logout-all', requireAuth(), async (c) => {
+    const revoked = await logoutAll(deps(c), c.var.auth.userId, c.var.auth.sessionId)
+    clearRefreshCookie(c)
+    return ok(c, { revoked }, 200, 'Every session was signed out.')
+  })
+
+  .get('/sessions', requireAuth(), async (c) => {
+    const { userId, sessionId } = c.var.auth
+    return ok(c, { sessions: await listSessions(c.var.db, userId, sessionId) })
+  })
+
+  .delete('/sessions/:id', requireAuth(), validate('param', SessionParams), async (c) => {
+    await revokeOwnSession(deps(c), c.var.auth.userId, c.req.valid('param').id)
+    return ok(c, {}, 200, 'Session revoked.')
+  })

@@ -14,3 +14,11 @@ export const ResendOtpBody = z.strictObject({ challengeId: z.string().uuid() })
 
 /** Refresh and logout: a native client sends its token here; a browser sends none (cookie). */
 export const RefreshBody = z.strictObject({ refreshToken: z.string().min(1).max(4096).optional() })
+
+export const ChangePasswordBody = z.strictObject({ currentPassword: passwordAttempt, newPassword: password })
+
+export const ForgotPasswordBody = z.strictObject({ email })
+
+export const ResetPasswordBody = z.strictObject({ email, otp, newPassword: password })
+
+export const SessionParams = z.object({ id: z.string() })

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { base64url, fromBase64url } from '../crypto/random'
 
 /** Trims, NFKC-normalises and lower-cases an email address. */
 export function normalizeEmail(email: string): string {
@@ -45,3 +46,23 @@ export const otp = z.string().regex(/^\d{6}$/, 'must be 6 digits')
 export const tokenTransport = z.enum(['cookie', 'body']).default('cookie')
 
 export const id = z.string().uuid()
+
+/** An opaque keyset cursor: base64url JSON of the last row's sort key `{ t, id }`. */
+export const cursor = z
+  .string()
+  .max(200)
+  .transform((value, ctx) => {
+    try {
+      const parsed: unknown = JSON.parse(new TextDecoder().decode(fromBase64url(value)))
+      const result = CursorValue.safeParse(parsed)
+      if (result.success) return result.data
+    } catch {
+      // fall through to the issue below
+    }
+    ctx.addIssue({ code: 'custom', message: 'is not a valid cursor' })
+    return z.NEVER
+  })
+
+const CursorValue = z.strictObject({ t: z.number().int(), id: z.string().max(64) })
+
+export const encodeCursor = (value: { t: number; id: string }) => base64url(new TextEncoder().encode(JSON.stringify(value)))

@@ -1,10 +1,11 @@
 import { and, eq, isNull } from 'drizzle-orm'
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../crypto/password'
-import { users, type UserRow } from '../db/schema'
+import { loginFailures, users, type UserRow } from '../db/schema'
 import { ApiError } from '../errors'
+import { audit, emailDigest } from './audit'
 import type { Deps } from './deps'
-import { codeKey, consumeCode, issueCode, readCode, type StoredCode } from './otp'
-import { openSession, updateUserReturning, type IssuedTokens } from './sessions'
+import { checkCode, codeKey, issueCode, readCode, spendCode, spentBy, unavailable } from './otp'
+import { openSession, revokeUserSessions, type IssuedTokens } from './sessions'
 
 /** The user object of the API: never the hash, never internal columns. */
 export interface PublicUser {
@@ -30,6 +31,8 @@ export function toPublicUser(user: UserRow): PublicUser {
     updatedAt: new Date(user.updatedAt).toISOString(),
   }
 }
+
+const liveUser = (userId: string) => and(eq(users.id, userId), isNull(users.deletedAt))
 
 /** The live (not deleted) account holding an email, if any. */
 export async function findLiveUserByEmail(deps: Pick<Deps, 'db'>, email: string): Promise<UserRow | undefined> {
@@ -75,28 +78,24 @@ export async function register(
     throw error
   }
   if (!user) throw new ApiError('INTERNAL_ERROR')
-  await issueCode(deps, {
-    userId: user.id,
-    email: user.email,
-    purpose: 'verify_email',
-    key: codeKey.account('verify_email', user.id),
-  }, now)
+  audit(deps, { type: 'register', userId: user.id }, now)
+  await issueCode(deps, { userId: user.id, email: user.email, purpose: 'verify_email', key: codeKey.account('verify_email', user.id) }, now)
   return user
 }
 
 /**
- * The account update that goes with a proven login: marks the email verified when the
- * proof came through the inbox, and grants `admin` to a verified address in ADMIN_EMAILS.
+ * The account changes that go with a proof of identity: the email marked verified when the
+ * proof came through the inbox, and `admin` granted to a verified address in ADMIN_EMAILS.
  */
-function recordProof(deps: Deps, user: UserRow, emailProven: boolean, now: number) {
+function proofValues(deps: Deps, user: UserRow, emailProven: boolean, now: number): Partial<typeof users.$inferInsert> {
   const verified = emailProven || user.emailVerifiedAt !== null
-  const admin = verified && deps.config.adminEmails.has(user.email)
-  return updateUserReturning(deps.db, user.id, {
-    ...(emailProven && user.emailVerifiedAt === null ? { emailVerifiedAt: now, updatedAt: now } : {}),
-    ...(admin && user.role !== 'admin' ? { role: 'admin', updatedAt: now } : {}),
-    // Touch nothing else; SQLite needs at least one assignment.
-    id: user.id,
-  })
+  const promote = verified && user.role !== 'admin' && deps.config.adminEmails.has(user.email)
+  const verify = emailProven && user.emailVerifiedAt === null
+  return {
+    ...(verify ? { emailVerifiedAt: now } : {}),
+    ...(promote ? { role: 'admin' as const } : {}),
+    ...(verify || promote ? { updatedAt: now } : {}),
+  }
 }
 
 /** Confirms an email with its `verify_email` code. */
@@ -104,19 +103,36 @@ export async function verifyEmail(deps: Deps, email: string, code: string, now =
   const user = await findLiveUserByEmail(deps, email)
   // An unknown address answers like an account with no pending code.
   const stored = user ? await readCode(deps, codeKey.account('verify_email', user.id)) : undefined
-  if (!user || stored?.userId !== user.id) throw new ApiError('OTP_EXPIRED')
-  await consumeCode(deps, stored, code, now)
-  const [updated] = await recordProof(deps, user, true, now)
-  if (!updated) throw new ApiError('OTP_EXPIRED')
-  return updated
+  if (!user || stored?.userId !== user.id || stored.purpose !== 'verify_email') throw new ApiError('OTP_EXPIRED')
+  await checkCode(deps, stored, code, now)
+  const marker = crypto.randomUUID()
+  const [spent, updated] = await deps.db.batch([
+    spendCode(deps, stored.codeId, marker, now),
+    deps.db
+      .update(users)
+      .set({ ...proofValues(deps, user, true, now), id: user.id })
+      .where(and(liveUser(user.id), spentBy(stored.codeId, marker)))
+      .returning(),
+  ])
+  if (spent.length === 0) throw await unavailable(deps, stored, now)
+  const verified = updated[0]
+  if (!verified) throw new ApiError('OTP_EXPIRED')
+  if (user.emailVerifiedAt === null) audit(deps, { type: 'email_verified', userId: user.id }, now)
+  deps.defer(deps.kv.delete(codeKey.account('verify_email', user.id)))
+  return verified
 }
 
 /** The password step. One answer, and one PBKDF2 run, whether or not the account exists. */
-export async function checkCredentials(deps: Deps, email: string, password: string): Promise<UserRow> {
+export async function checkCredentials(deps: Deps, email: string, password: string, now = Date.now()): Promise<UserRow> {
   const { config } = deps
   const user = await findLiveUserByEmail(deps, email)
-  const check = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash(config.passwordPepper)), config.passwordPepper)
-  if (!user || !check.valid) throw new ApiError('INVALID_CREDENTIALS')
+  const stored = user?.passwordHash ?? (await dummyPasswordHash(config.passwordPepper))
+  const check = await verifyPassword(password, stored, config.passwordPepper)
+  if (!user || !check.valid) {
+    const detail = user ? { reason: 'wrong_password' } : { reason: 'unknown_account', emailDigest: await emailDigest(deps, email) }
+    audit(deps, { type: 'login_failure', userId: user?.id ?? null, detail }, now)
+    throw new ApiError('INVALID_CREDENTIALS')
+  }
   if (check.needsRehash) {
     // Upgrade the stored work factor while the password is at hand.
     deps.defer(
@@ -134,7 +150,7 @@ export type LoginResult =
 
 /** Password login: a challenge with a mailed code when the OTP step is on, tokens when it is off. */
 export async function login(deps: Deps, email: string, password: string, now = Date.now()): Promise<LoginResult> {
-  const user = await checkCredentials(deps, email, password)
+  const user = await checkCredentials(deps, email, password, now)
   if (deps.config.requireEmailVerification && user.emailVerifiedAt === null) {
     // The password was right, so saying so leaks nothing; send a fresh code unless one just went out.
     await issueCode(deps, { userId: user.id, email: user.email, purpose: 'verify_email', key: codeKey.account('verify_email', user.id) }, now).catch(
@@ -145,7 +161,7 @@ export async function login(deps: Deps, email: string, password: string, now = D
     throw new ApiError('EMAIL_NOT_VERIFIED')
   }
   if (deps.config.loginOtp === 'off') {
-    return { kind: 'tokens', tokens: await openSession(deps.db, deps.config, user.id, recordProof(deps, user, false, now), deps.meta, now) }
+    return { kind: 'tokens', tokens: await openSession(deps, user.id, proofValues(deps, user, false, now), undefined, now) }
   }
   const challengeId = crypto.randomUUID()
   await issueCode(deps, { userId: user.id, email: user.email, purpose: 'login', key: codeKey.challenge(challengeId) }, now)
@@ -155,15 +171,12 @@ export async function login(deps: Deps, email: string, password: string, now = D
 /** Second login step: the mailed code opens the session and proves the email. */
 export async function completeLogin(deps: Deps, challengeId: string, code: string, now = Date.now()): Promise<IssuedTokens> {
   const key = codeKey.challenge(challengeId)
-  const stored = await readCode(deps, key)
-  await consumeCode(deps, stored?.purpose === 'login' ? stored : undefined, code, now)
-  const challenge = stored as StoredCode
-  const [user] = await deps.db
-    .select()
-    .from(users)
-    .where(and(eq(users.id, challenge.userId), isNull(users.deletedAt)))
+  const read = await readCode(deps, key)
+  const stored = await checkCode(deps, read?.purpose === 'login' ? read : undefined, code, now)
+  const [user] = await deps.db.select().from(users).where(liveUser(stored.userId))
   if (!user) throw new ApiError('OTP_EXPIRED')
-  const tokens = await openSession(deps.db, deps.config, user.id, recordProof(deps, user, true, now), deps.meta, now)
+  const tokens = await openSession(deps, user.id, proofValues(deps, user, true, now), stored, now)
+  if (user.emailVerifiedAt === null) audit(deps, { type: 'email_verified', userId: user.id }, now)
   deps.defer(deps.kv.delete(key))
   return tokens
 }
@@ -177,3 +190,112 @@ export async function resendLoginCode(deps: Deps, challengeId: string, now = Dat
   return { challengeId, expiresIn: deps.config.otpTtl }
 }
 
+/** Changes the password of a signed-in user; every other session ends, the caller's stays. */
+export async function changePassword(
+  deps: Deps,
+  auth: { user: UserRow; sessionId: string },
+  currentPassword: string,
+  newPassword: string,
+  now = Date.now(),
+) {
+  const { db, config } = deps
+  const check = await verifyPassword(currentPassword, auth.user.passwordHash, config.passwordPepper)
+  if (!check.valid) {
+    audit(deps, { type: 'login_failure', userId: auth.user.id, sessionId: auth.sessionId, detail: { reason: 'wrong_current_password' } }, now)
+    throw new ApiError('INVALID_CREDENTIALS', { message: 'The current password is incorrect.' })
+  }
+  const passwordHash = await hashPassword(newPassword, config.passwordPepper)
+  const [, revoked] = await db.batch([
+    db.update(users).set({ passwordHash, updatedAt: now }).where(liveUser(auth.user.id)),
+    revokeUserSessions(db, auth.user.id, 'password_changed', now, { keep: auth.sessionId }),
+  ])
+  audit(deps, { type: 'password_changed', userId: auth.user.id, sessionId: auth.sessionId, detail: { revoked: revoked.length } }, now)
+}
+
+/**
+ * Starts a password reset. Everything, the account lookup included, happens after the
+ * response, so a known and an unknown address answer alike and equally fast.
+ */
+export function forgotPassword(deps: Deps, email: string, now = Date.now()): void {
+  deps.defer(
+    (async () => {
+      const user = await findLiveUserByEmail(deps, email)
+      if (!user) return
+      try {
+        await issueCode(deps, { userId: user.id, email: user.email, purpose: 'reset_password', key: codeKey.account('reset_password', user.id) }, now)
+        audit(deps, { type: 'password_reset_requested', userId: user.id }, now)
+      } catch (error) {
+        // The throttle's refusal is silent here: the caller must not learn the account exists.
+        if (!(error instanceof ApiError && error.code === 'RATE_LIMITED')) throw error
+      }
+    })(),
+  )
+}
+
+/**
+ * Completes a reset with the mailed code: the code is spent, the password replaced, every
+ * session ended and the failed-login count cleared, all in one batch.
+ */
+export async function resetPassword(deps: Deps, email: string, code: string, newPassword: string, now = Date.now()) {
+  const { db, config } = deps
+  const user = await findLiveUserByEmail(deps, email)
+  const key = user ? codeKey.account('reset_password', user.id) : undefined
+  const read = key ? await readCode(deps, key) : undefined
+  if (!user || !key || read?.userId !== user.id || read.purpose !== 'reset_password') throw new ApiError('OTP_EXPIRED')
+  const stored = await checkCode(deps, read, code, now)
+  const passwordHash = await hashPassword(newPassword, config.passwordPepper)
+  const marker = crypto.randomUUID()
+  const spent = spentBy(stored.codeId, marker)
+  const [spentRows, , revoked] = await db.batch([
+    spendCode(deps, stored.codeId, marker, now),
+    db.update(users).set({ passwordHash, updatedAt: now }).where(and(liveUser(user.id), spent)),
+    revokeUserSessions(db, user.id, 'password_reset', now, { guard: spent }),
+    db.delete(loginFailures).where(and(eq(loginFailures.emailKey, await loginFailureKey(deps, email)), spent)),
+  ])
+  if (spentRows.length === 0) throw await unavailable(deps, stored, now)
+  audit(deps, { type: 'password_reset_completed', userId: user.id, detail: { revoked: revoked.length } }, now)
+  deps.defer(deps.kv.delete(key))
+}
+
+/** The key failed logins are counted under: a keyed digest of the normalised email. */
+export const loginFailureKey = (deps: Deps, email: string) => emailDigest(deps, email)
+
+/** Edits the caller's own name and mobile. */
+export async function updateProfile(deps: Deps, userId: string, changes: { name?: string | undefined; mobile?: string | null | undefined }, now = Date.now()) {
+  const values = {
+    ...(changes.name !== undefined ? { name: changes.name } : {}),
+    ...(changes.mobile !== undefined ? { mobile: changes.mobile } : {}),
+  }
+  const [user] = await deps.db
+    .update(users)
+    .set({ ...values, updatedAt: now })
+    .where(liveUser(userId))
+    .returning()
+  if (!user) throw new ApiError('TOKEN_REVOKED')
+  audit(deps, { type: 'profile_updated', userId, detail: { fields: Object.keys(values) } }, now)
+  return user
+}
+
+/** Deletes the caller's own account once the password confirms it is them. */
+export async function deleteOwnAccount(deps: Deps, auth: { user: UserRow; sessionId: string }, password: string, now = Date.now()) {
+  const check = await verifyPassword(password, auth.user.passwordHash, deps.config.passwordPepper)
+  if (!check.valid) {
+    audit(deps, { type: 'login_failure', userId: auth.user.id, sessionId: auth.sessionId, detail: { reason: 'wrong_password_on_delete' } }, now)
+    throw new ApiError('INVALID_CREDENTIALS', { message: 'The password is incorrect.' })
+  }
+  await deleteAccount(deps, auth.user.id, 'self', now)
+  audit(deps, { type: 'account_deleted', userId: auth.user.id, sessionId: auth.sessionId }, now)
+}
+
+/**
+ * Soft-deletes an account and ends every session, in one batch. The row stays (for the
+ * audit trail and admins); the email is free for a new account at once.
+ */
+export async function deleteAccount(deps: Deps, userId: string, reason: 'self' | 'admin', now = Date.now()): Promise<boolean> {
+  const { db } = deps
+  const [deleted] = await db.batch([
+    db.update(users).set({ deletedAt: now, updatedAt: now }).where(liveUser(userId)).returning({ id: users.id }),
+    revokeUserSessions(db, userId, reason === 'self' ? 'account_deleted' : 'admin_deleted', now),
+  ])
+  return deleted.length === 1
+}

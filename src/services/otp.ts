@@ -2,6 +2,7 @@ import { and, desc, eq, gt, isNull, lt, ne, sql } from 'drizzle-orm'
 import { keyedHash, randomDigits, timingSafeEqual } from '../crypto/random'
 import { otpCodes, type OtpPurpose } from '../db/schema'
 import { ApiError } from '../errors'
+import { audit } from './audit'
 import type { Deps } from './deps'
 
 export const OTP_MAX_TRIES = 5
@@ -52,7 +53,7 @@ export async function issueCode(
     db
       .insert(otpCodes)
       .select(sql`
-        SELECT ${codeId}, ${target.userId}, ${target.purpose}, 0, ${now}, ${expiresAt}, NULL
+        SELECT ${codeId}, ${target.userId}, ${target.purpose}, 0, ${now}, ${expiresAt}, NULL, NULL
         WHERE NOT EXISTS (
             SELECT 1 FROM otp_codes
             WHERE user_id = ${target.userId} AND purpose = ${target.purpose} AND created_at > ${minuteAgo})
@@ -114,40 +115,52 @@ export async function readCode(deps: Deps, key: string): Promise<StoredCode | un
 }
 
 /**
- * Checks a code. A right answer is accepted once; a wrong one spends one of five tries.
- * Both are decided by one conditional UPDATE in D1, so parallel guesses cannot exceed
- * the budget and parallel right answers succeed once.
+ * Checks a code against its stored hash. A wrong code spends one of five tries, counted by
+ * one conditional UPDATE in D1, so parallel guesses cannot exceed the budget. A right code
+ * returns without being spent: the caller spends it with `spendCode` in the same batch as
+ * the change it authorises, so the two commit together or not at all.
  */
-export async function consumeCode(deps: Deps, stored: StoredCode | undefined, code: string, now = Date.now()) {
+export async function checkCode(deps: Deps, stored: StoredCode | undefined, code: string, now = Date.now()): Promise<StoredCode> {
   if (!stored || stored.expiresAt <= now) throw new ApiError('OTP_EXPIRED')
-  const { db } = deps
-  const live = and(
-    eq(otpCodes.id, stored.codeId),
-    isNull(otpCodes.consumedAt),
-    lt(otpCodes.tries, OTP_MAX_TRIES),
-    gt(otpCodes.expiresAt, now),
-  )
+  if (timingSafeEqual(await codeHash(deps, stored.codeId, code), stored.hash)) return stored
 
-  if (timingSafeEqual(await codeHash(deps, stored.codeId, code), stored.hash)) {
-    const used = await db.update(otpCodes).set({ consumedAt: now }).where(live).returning({ id: otpCodes.id })
-    if (used.length === 1) return
-    throw await whyUnavailable(deps, stored, now)
-  }
-
-  const counted = await db
+  const counted = await deps.db
     .update(otpCodes)
     .set({ tries: sql`${otpCodes.tries} + 1` })
-    .where(live)
+    .where(liveCode(stored.codeId, now))
     .returning({ tries: otpCodes.tries })
   const tries = counted[0]?.tries
-  if (tries === undefined) throw await whyUnavailable(deps, stored, now)
+  if (tries === undefined) throw await unavailable(deps, stored, now)
   const attemptsLeft = OTP_MAX_TRIES - tries
+  audit(deps, {
+    type: attemptsLeft === 0 ? 'otp_burned' : 'otp_failure',
+    userId: stored.userId,
+    detail: { purpose: stored.purpose, attemptsLeft },
+  })
   if (attemptsLeft === 0) throw burned(stored, now)
   throw new ApiError('OTP_INVALID', { details: [{ path: 'otp', message: 'is incorrect', attemptsLeft }] })
 }
 
-/** The code can no longer be used: burned by wrong tries, or used, replaced or expired. */
-async function whyUnavailable(deps: Deps, stored: StoredCode, now: number): Promise<ApiError> {
+const liveCode = (codeId: string, now: number) =>
+  and(eq(otpCodes.id, codeId), isNull(otpCodes.consumedAt), lt(otpCodes.tries, OTP_MAX_TRIES), gt(otpCodes.expiresAt, now))
+
+/**
+ * Marks a checked code used, if it still can be: a single conditional write, so it works once.
+ * `marker` must be unique to the calling batch (a fresh UUID).
+ */
+export const spendCode = (deps: Deps, codeId: string, marker: string, now: number) =>
+  deps.db
+    .update(otpCodes)
+    .set({ consumedAt: now, consumedBy: marker })
+    .where(liveCode(codeId, now))
+    .returning({ id: otpCodes.id })
+
+/** True inside a batch only after `spendCode` with the same marker has spent the code. */
+export const spentBy = (codeId: string, marker: string) =>
+  sql`EXISTS (SELECT 1 FROM otp_codes WHERE id = ${codeId} AND consumed_by = ${marker})`
+
+/** Why a code can no longer be used: burned by wrong tries, or used, replaced or expired. */
+export async function unavailable(deps: Deps, stored: StoredCode, now: number): Promise<ApiError> {
   const [row] = await deps.db
     .select({ tries: otpCodes.tries })
     .from(otpCodes)

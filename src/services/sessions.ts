@@ -1,12 +1,14 @@
-import { and, eq, gt, isNull, sql } from 'drizzle-orm'
+import { and, desc, eq, gt, isNull, ne, sql, type SQL } from 'drizzle-orm'
 import { decodeJwt } from 'jose'
+import type { Config } from '../config'
 import { sha256 } from '../crypto/random'
 import { signAccessToken, signRefreshToken, verifyRefreshToken } from '../crypto/tokens'
 import type { Db } from '../db/client'
-import { refreshTokens, sessions, users, type RefreshTokenRow, type UserRow } from '../db/schema'
+import { refreshTokens, sessions, users, type RefreshTokenRow, type SessionRow, type UserRow } from '../db/schema'
 import { ApiError } from '../errors'
-import type { Config } from '../config'
-import type { RequestMeta } from '../types'
+import { audit } from './audit'
+import type { Deps } from './deps'
+import { spendCode, spentBy, unavailable, type StoredCode } from './otp'
 
 /** A rotated token presented again within this window gets its successor back (two tabs, a lost response). */
 export const REUSE_GRACE_MS = 10_000
@@ -21,8 +23,7 @@ export interface IssuedTokens {
   user: UserRow
 }
 
-const liveSession = (now: number) =>
-  and(isNull(sessions.revokedAt), gt(sessions.expiresAt, now))
+const liveSession = (now: number) => and(isNull(sessions.revokedAt), gt(sessions.expiresAt, now))
 
 /** The claims of a refresh token, re-derived from its stored record. */
 function refreshClaims(row: Pick<RefreshTokenRow, 'id' | 'sessionId' | 'issuedAt' | 'expiresAt'>, userId: string) {
@@ -41,60 +42,62 @@ function refreshExpiry(config: Config, sessionExpiresAt: number, now: number): n
   return Math.floor(Math.min(now + config.refreshTokenTtl * 1000, sessionExpiresAt) / 1000) * 1000
 }
 
+async function issue(config: Config, user: UserRow, token: Pick<RefreshTokenRow, 'sessionId' | 'expiresAt'>, refreshToken: string, now: number) {
+  const accessToken = await signAccessToken({ sub: user.id, sid: token.sessionId, role: user.role, email: user.email }, config, now)
+  return { accessToken, refreshToken, refreshExpiresAt: token.expiresAt, sessionId: token.sessionId, user }
+}
+
 /**
- * Opens a session for a user who has just proved who they are. `userUpdate` is the statement
- * that records the login on the account (verification, role); it runs in the same batch,
- * so the session exists only if the account update succeeded.
+ * Opens a session for a user who has just proved who they are, in one batch: the login
+ * code is spent (when there is one), the account updated (`userValues`: verification, role)
+ * and the session with its first refresh token created, each guarded so that nothing is
+ * written unless the account is live and the code was spent by this very batch.
  */
 export async function openSession(
-  db: Db,
-  config: Config,
+  deps: Deps,
   userId: string,
-  userUpdate: ReturnType<typeof updateUserReturning>,
-  meta: RequestMeta,
+  userValues: Partial<typeof users.$inferInsert>,
+  code?: StoredCode,
   now = Date.now(),
 ): Promise<IssuedTokens> {
+  const { db, config, meta } = deps
   const sessionId = crypto.randomUUID()
   const expiresAt = now + config.sessionMaxAge * 1000
   const token = { id: crypto.randomUUID(), sessionId, issuedAt: now, expiresAt: refreshExpiry(config, expiresAt, now) }
   const refreshToken = await signRefreshToken(refreshClaims(token, userId), config)
+  const guard = and(
+    sql`EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND deleted_at IS NULL)`,
+    code ? spentBy(code.codeId, sessionId) : undefined,
+  )!
 
-  const [updated] = await db.batch([
-    userUpdate,
-    db.insert(sessions).values({
-      id: sessionId,
-      userId,
-      createdAt: now,
-      lastUsedAt: now,
-      expiresAt,
-      userAgent: meta.userAgent,
-      ip: meta.ip,
-    }),
-    db.insert(refreshTokens).values({ ...token, tokenHash: await sha256(refreshToken) }),
-  ])
-  const user = updated[0]
-  if (!user) throw new ApiError('INVALID_CREDENTIALS')
-  return {
-    accessToken: await signAccessToken({ sub: user.id, sid: sessionId, role: user.role, email: user.email }, config, now),
-    refreshToken,
-    refreshExpiresAt: token.expiresAt,
-    sessionId,
-    user,
+  const writes = [
+    db
+      .update(users)
+      .set({ ...userValues, id: userId })
+      .where(and(eq(users.id, userId), guard))
+      .returning(),
+    db.insert(sessions).select(sql`
+      SELECT ${sessionId}, ${userId}, ${now}, ${now}, ${expiresAt}, NULL, NULL, ${meta.userAgent}, ${meta.ip} WHERE ${guard}`),
+    db.insert(refreshTokens).select(sql`
+      SELECT ${token.id}, ${sessionId}, ${await sha256(refreshToken)}, ${token.issuedAt}, ${token.expiresAt}, NULL, NULL
+      WHERE ${guard}`),
+  ] as const
+  let user: UserRow | undefined
+  if (code) {
+    const [spent, updated] = await db.batch([spendCode(deps, code.codeId, sessionId, now), ...writes])
+    if (spent.length === 0) throw await unavailable(deps, code, now)
+    user = updated[0]
+  } else {
+    user = (await db.batch([...writes]))[0][0]
   }
-}
-
-/** An UPDATE of one live account returning its row, for use inside a batch. */
-export function updateUserReturning(db: Db, userId: string, values: Partial<typeof users.$inferInsert>) {
-  return db
-    .update(users)
-    .set(values)
-    .where(and(eq(users.id, userId), isNull(users.deletedAt)))
-    .returning()
+  if (!user) throw new ApiError('INVALID_CREDENTIALS')
+  audit(deps, { type: 'login_success', userId, sessionId, detail: { otp: Boolean(code) } }, now)
+  return issue(config, user, token, refreshToken, now)
 }
 
 interface TokenState {
   token: RefreshTokenRow
-  session: typeof sessions.$inferSelect
+  session: SessionRow
   user: UserRow
 }
 
@@ -119,19 +122,14 @@ function assertLive(state: TokenState, now: number) {
  * UPDATE (only a not-yet-rotated token of a live session can win), batched with the insert
  * of its successor, so concurrent refreshes with one token produce exactly one successor.
  */
-export async function rotateRefreshToken(
-  db: Db,
-  config: Config,
-  presented: string,
-  onReuse: (state: { userId: string; sessionId: string }) => void,
-  now = Date.now(),
-): Promise<IssuedTokens> {
+export async function rotateRefreshToken(deps: Deps, presented: string, now = Date.now()): Promise<IssuedTokens> {
+  const { db, config } = deps
   const claims = await verifyRefreshToken(presented, config)
   const hash = await sha256(presented)
   const state = await loadTokenState(db, claims.jti)
   if (!state || state.token.tokenHash !== hash || state.session.userId !== claims.sub) throw new ApiError('TOKEN_INVALID')
   assertLive(state, now)
-  if (state.token.rotatedAt !== null) return replayed(db, config, state, onReuse, now)
+  if (state.token.rotatedAt !== null) return replayed(deps, state, now)
 
   const successor = {
     id: crypto.randomUUID(),
@@ -164,8 +162,9 @@ export async function rotateRefreshToken(
     const latest = await loadTokenState(db, claims.jti)
     if (!latest) throw new ApiError('TOKEN_INVALID')
     assertLive(latest, now)
-    return replayed(db, config, latest, onReuse, now)
+    return replayed(deps, latest, now)
   }
+  audit(deps, { type: 'refresh', userId: state.user.id, sessionId: state.session.id }, now)
   return issue(config, state.user, successor, refreshToken, now)
 }
 
@@ -174,13 +173,8 @@ export async function rotateRefreshToken(
  * is still the live one, the successor is handed out again and nothing is revoked.
  * Otherwise the token was stolen or replayed: the whole session ends.
  */
-async function replayed(
-  db: Db,
-  config: Config,
-  state: TokenState,
-  onReuse: (state: { userId: string; sessionId: string }) => void,
-  now: number,
-): Promise<IssuedTokens> {
+async function replayed(deps: Deps, state: TokenState, now: number): Promise<IssuedTokens> {
+  const { db, config } = deps
   const { token, session, user } = state
   if (token.rotatedAt !== null && token.replacedBy && now - token.rotatedAt <= REUSE_GRACE_MS) {
     const [successor] = await db
@@ -192,25 +186,10 @@ async function replayed(
       return issue(config, user, successor, refreshToken, now)
     }
   }
+  // The revocation is committed before the refusal is answered, whatever happens next.
   await revokeSession(db, session.id, 'refresh_token_reuse', now)
-  onReuse({ userId: user.id, sessionId: session.id })
+  audit(deps, { type: 'refresh_token_reuse', userId: user.id, sessionId: session.id, detail: { tokenId: token.id } }, now)
   throw new ApiError('TOKEN_REUSED')
-}
-
-async function issue(
-  config: Config,
-  user: UserRow,
-  token: Pick<RefreshTokenRow, 'sessionId' | 'expiresAt'>,
-  refreshToken: string,
-  now: number,
-): Promise<IssuedTokens> {
-  return {
-    accessToken: await signAccessToken({ sub: user.id, sid: token.sessionId, role: user.role, email: user.email }, config, now),
-    refreshToken,
-    refreshExpiresAt: token.expiresAt,
-    sessionId: token.sessionId,
-    user,
-  }
 }
 
 /** Ends one session; true when this call ended it. */
@@ -223,31 +202,44 @@ export async function revokeSession(db: Db, sessionId: string, reason: string, n
   return ended.length === 1
 }
 
+/** The statement that ends every live session of a user (but `keep`), for use alone or in a batch. */
+export function revokeUserSessions(db: Db, userId: string, reason: string, now: number, options: { keep?: string; guard?: SQL } = {}) {
+  return db
+    .update(sessions)
+    .set({ revokedAt: now, revokedReason: reason })
+    .where(
+      and(
+        eq(sessions.userId, userId),
+        isNull(sessions.revokedAt),
+        options.keep ? ne(sessions.id, options.keep) : undefined,
+        options.guard,
+      ),
+    )
+    .returning({ id: sessions.id })
+}
+
 /**
  * Logs out the session a refresh token belongs to. Idempotent: an unknown, garbled or
  * already-revoked token still succeeds. An expired token with a valid signature still
  * names its session, which is ended.
  */
-export async function logoutByRefreshToken(
-  db: Db,
-  config: Config,
-  presented: string,
-  now = Date.now(),
-): Promise<{ userId: string; sessionId: string } | undefined> {
+export async function logoutByRefreshToken(deps: Deps, presented: string, now = Date.now()): Promise<void> {
+  const { db, config } = deps
   let claims: { sub: string; sid: string; jti: string }
   try {
     claims = await verifyRefreshToken(presented, config)
   } catch (error) {
-    if (!(error instanceof ApiError) || error.code !== 'TOKEN_EXPIRED') return undefined
-    // The signature was verified before the expiry check; the claims can be trusted.
+    if (!(error instanceof ApiError) || error.code !== 'TOKEN_EXPIRED') return
+    // jose checks the signature before the expiry, so these claims are authentic.
     const payload = decodeJwt(presented)
-    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.jti !== 'string') return undefined
+    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.jti !== 'string') return
     claims = { sub: payload.sub, sid: payload.sid, jti: payload.jti }
   }
   const state = await loadTokenState(db, claims.jti)
-  if (!state || state.token.tokenHash !== (await sha256(presented)) || state.session.userId !== claims.sub) return undefined
-  const ended = await revokeSession(db, state.session.id, 'logout', now)
-  return ended ? { userId: state.user.id, sessionId: state.session.id } : undefined
+  if (!state || state.token.tokenHash !== (await sha256(presented)) || state.session.userId !== claims.sub) return
+  if (await revokeSession(db, state.session.id, 'logout', now)) {
+    audit(deps, { type: 'logout', userId: state.user.id, sessionId: state.session.id }, now)
+  }
 }
 
 /**
@@ -261,4 +253,41 @@ export async function loadLiveSessionUser(db: Db, sessionId: string, userId: str
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), liveSession(now), isNull(users.deletedAt)))
   return row?.user
+}
+
+/** A user's live sessions, newest first. */
+export async function listSessions(db: Db, userId: string, currentSessionId: string, now = Date.now()) {
+  const rows = await db
+    .select()
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), liveSession(now)))
+    .orderBy(desc(sessions.createdAt), desc(sessions.id))
+    .limit(100)
+  return rows.map((row) => ({
+    id: row.id,
+    createdAt: new Date(row.createdAt).toISOString(),
+    lastUsedAt: new Date(row.lastUsedAt).toISOString(),
+    expiresAt: new Date(row.expiresAt).toISOString(),
+    userAgent: row.userAgent,
+    ip: row.ip,
+    current: row.id === currentSessionId,
+  }))
+}
+
+/** Ends one of the caller's own live sessions; NOT_FOUND for any other id, so ids cannot be probed. */
+export async function revokeOwnSession(deps: Deps, userId: string, sessionId: string, now = Date.now()) {
+  const ended = await deps.db
+    .update(sessions)
+    .set({ revokedAt: now, revokedReason: 'revoked_by_user' })
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), liveSession(now)))
+    .returning({ id: sessions.id })
+  if (ended.length === 0) throw new ApiError('NOT_FOUND', { message: 'Session not found.' })
+  audit(deps, { type: 'session_revoked', userId, sessionId }, now)
+}
+
+/** Ends every session of the caller, this one included. */
+export async function logoutAll(deps: Deps, userId: string, sessionId: string, now = Date.now()): Promise<number> {
+  const ended = await revokeUserSessions(deps.db, userId, 'logout_all', now)
+  audit(deps, { type: 'logout_all', userId, sessionId, detail: { revoked: ended.length } }, now)
+  return ended.length
 }

@@ -1,0 +1,23 @@
+import { z } from 'zod'
+import { AUDIT_TYPES } from '../services/audit'
+import { cursor } from './common'
+
+const limit = z.coerce.number().int().min(1).max(100).default(20)
+
+export const UserListQuery = z.strictObject({
+  limit,
+  cursor: cursor.optional(),
+  q: z.string().trim().max(200).optional(),
+  includeDeleted: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+})
+
+export const UserIdParams = z.object({ id: z.string() })
+
+export const RoleChangeBody = z.strictObject({ role: z.enum(['user', 'admin']) })
+
+export const AuditQuery = z.strictObject({
+  userId: z.string().max(64).optional(),
+  type: z.enum(AUDIT_TYPES).optional(),
+  limit,
+  cursor: cursor.optional(),
+})

@@ -1,0 +1,79 @@
+import { and, desc, eq, isNull, lt, or, sql, type SQL } from 'drizzle-orm'
+import { users, type UserRow } from '../db/schema'
+import { ApiError } from '../errors'
+import { deleteAccount, toPublicUser } from './accounts'
+import { audit } from './audit'
+import type { Deps } from './deps'
+
+/** The user object as admins see it: the public one plus `deletedAt`. */
+export const toAdminUser = (user: UserRow) => ({
+  ...toPublicUser(user),
+  deletedAt: user.deletedAt === null ? null : new Date(user.deletedAt).toISOString(),
+})
+
+/** `q` is matched literally: LIKE's `%`, `_` and the escape character itself are escaped. */
+const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (char) => `\\${char}`)}%`
+
+export interface UserListQuery {
+  limit: number
+  cursor?: { t: number; id: string } | undefined
+  q?: string | undefined
+  includeDeleted: boolean
+}
+
+/** Newest first, keyset-paginated on (created_at, id): stable under inserts, no duplicates or gaps. */
+export async function listUsers(deps: Deps, query: UserListQuery) {
+  const filters: (SQL | undefined)[] = [
+    query.includeDeleted ? undefined : isNull(users.deletedAt),
+    query.q
+      ? sql`(lower(${users.email}) LIKE ${likePattern(query.q)} ESCAPE '\\' OR lower(${users.name}) LIKE ${likePattern(query.q)} ESCAPE '\\')`
+      : undefined,
+    query.cursor
+      ? or(lt(users.createdAt, query.cursor.t), and(eq(users.createdAt, query.cursor.t), lt(users.id, query.cursor.id)))
+      : undefined,
+  ]
+  const rows = await deps.db
+    .select()
+    .from(users)
+    .where(and(...filters))
+    .orderBy(desc(users.createdAt), desc(users.id))
+    .limit(query.limit + 1)
+  const page = rows.slice(0, query.limit)
+  const last = page[page.length - 1]
+  return {
+    users: page.map(toAdminUser),
+    next: rows.length > query.limit && last ? { t: last.createdAt, id: last.id } : undefined,
+  }
+}
+
+export async function getUser(deps: Deps, id: string): Promise<UserRow> {
+  const [user] = await deps.db.select().from(users).where(eq(users.id, id))
+  if (!user) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
+  return user
+}
+
+/** Sets a live account's role. It takes effect at once for authorisation and in tokens at the next refresh. */
+export async function changeRole(deps: Deps, actorId: string, id: string, role: 'user' | 'admin', now = Date.now()) {
+  const before = await getUser(deps, id)
+  if (before.deletedAt !== null) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
+  const [user] = await deps.db
+    .update(users)
+    .set({ role, updatedAt: now })
+    .where(and(eq(users.id, id), isNull(users.deletedAt)))
+    .returning()
+  if (!user) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
+  if (before.role !== role) audit(deps, { type: 'role_changed', userId: id, actorId, detail: { from: before.role, to: role } }, now)
+  return user
+}
+
+/** Soft-deletes another account and ends its sessions; an admin cannot delete itself. */
+export async function adminDeleteUser(deps: Deps, actorId: string, id: string, now = Date.now()) {
+  if (id === actorId) {
+    throw new ApiError('VALIDATION_ERROR', {
+      message: 'An admin cannot delete its own account here.',
+      details: [{ path: 'id', message: 'is your own account' }],
+    })
+  }
+  if (!(await deleteAccount(deps, id, 'admin', now))) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
+  audit(deps, { type: 'admin_user_deleted', userId: id, actorId }, now)
+}
