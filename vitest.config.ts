@@ -30,7 +30,7 @@ export default defineConfig(async () => {
     test: {
       setupFiles: ['./test/setup.ts'],
       // The app logs a JSON line per request; keep test output readable.
-      onConsoleLog: (log) => (process.env.TEST_LOGS ? undefined : log.includes('"level":"error"') ? undefined : false),
+      onConsoleLog: (log: string) => (process.env.TEST_LOGS ? undefined : log.includes('"level":"error"') ? undefined : false),
       testTimeout: 30_000,
     },
   }

@@ -23,5 +23,5 @@ const migrate = spawnSync(wrangler, ['wrangler', 'd1', 'migrations', 'apply', 'D
 if (migrate.status !== 0) process.exit(migrate.status ?? 1)
 
 const dev = spawn(wrangler, ['wrangler', 'dev', ...process.argv.slice(2)], { stdio: 'inherit' })
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal))
+for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) process.on(signal, () => dev.kill(signal))
 dev.on('exit', (code) => process.exit(code ?? 0))

@@ -1,6 +1,5 @@
 import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { cors } from 'hono/cors'
 import { HTTPException } from 'hono/http-exception'
 import { methodNotAllowed } from 'hono/method-not-allowed'
 import { requestId } from 'hono/request-id'
@@ -10,6 +9,7 @@ import { getDb } from './db/client'
 import { ApiError, ERRORS, type ErrorCode } from './errors'
 import { describeError } from './http/deps'
 import { createLogger } from './log'
+import { corsAllowlist } from './middleware/cors'
 import { requireJsonBody, requireTrustedOrigin } from './middleware/guards'
 import { adminRoutes } from './routes/admin'
 import { authRoutes } from './routes/auth'
@@ -77,6 +77,10 @@ export function createApp() {
       requestId: c.var.requestId,
     })
     await next()
+    // JSON is UTF-8; say so, so no client sniffs another charset.
+    if (c.res.headers.get('Content-Type') === 'application/json') {
+      c.res.headers.set('Content-Type', 'application/json; charset=utf-8')
+    }
     log.info('request', {
       method: c.req.method,
       path: c.req.path,
@@ -90,6 +94,7 @@ export function createApp() {
       strictTransportSecurity: 'max-age=31536000; includeSubDomains',
       contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
       referrerPolicy: 'no-referrer',
+      xFrameOptions: 'DENY',
       crossOriginResourcePolicy: 'same-origin',
     }),
   )
@@ -99,16 +104,7 @@ export function createApp() {
     c.set('db', getDb(c.env.DB))
     await next()
   })
-  app.use(
-    cors({
-      origin: (origin, c: Context<AppEnv>) => (c.var.config.corsOrigins.includes(origin) ? origin : null),
-      credentials: true,
-      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-      allowHeaders: ['Content-Type', 'Authorization', 'X-Request-Id'],
-      exposeHeaders: ['X-Request-Id', 'Retry-After'],
-      maxAge: 600,
-    }),
-  )
+  app.use(corsAllowlist())
   app.use('/api/auth/refresh', requireTrustedOrigin())
   app.use('/api/auth/logout', requireTrustedOrigin())
   app.use(requireJsonBody())

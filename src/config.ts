@@ -42,6 +42,19 @@ const optionalSecret = z
   .optional()
   .transform((value) => (value ? value : undefined))
 
+/** An Ed25519 key as a JWK in JSON; the private part (`d`) is required for the signing key. */
+const okpJwk = z
+  .string()
+  .transform((value, ctx) => {
+    try {
+      return JSON.parse(value) as unknown
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON Web Key' })
+      return z.NEVER
+    }
+  })
+  .pipe(z.looseObject({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string(), d: z.string().optional(), kid: z.string().optional() }))
+
 const emptyToUndefined = (value: unknown) => (value === '' ? undefined : value)
 
 const ConfigSchema = z
@@ -49,6 +62,11 @@ const ConfigSchema = z
     ENVIRONMENT: z.preprocess(emptyToUndefined, z.enum(['development', 'test', 'production']).default('development')),
     ACCESS_TOKEN_SECRET: secret,
     REFRESH_TOKEN_SECRET: secret,
+    ACCESS_TOKEN_SECRET_PREVIOUS: optionalSecret.pipe(secret.optional()),
+    REFRESH_TOKEN_SECRET_PREVIOUS: optionalSecret.pipe(secret.optional()),
+    ACCESS_TOKEN_ALG: z.preprocess(emptyToUndefined, z.enum(['HS256', 'EdDSA']).default('HS256')),
+    ACCESS_TOKEN_JWK: optionalSecret.pipe(okpJwk.optional()),
+    ACCESS_TOKEN_JWK_PREVIOUS: optionalSecret.pipe(okpJwk.optional()),
     PASSWORD_PEPPER: optionalSecret,
     ACCESS_TOKEN_TTL: z.preprocess(emptyToUndefined, duration('15m', 60, 86400)),
     REFRESH_TOKEN_TTL: z.preprocess(emptyToUndefined, duration('7d', 300, 365 * 86400)),
@@ -66,16 +84,28 @@ const ConfigSchema = z
     if (env.ACCESS_TOKEN_SECRET === env.REFRESH_TOKEN_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['REFRESH_TOKEN_SECRET'], message: 'must differ from ACCESS_TOKEN_SECRET' })
     }
+    if (env.ACCESS_TOKEN_ALG === 'EdDSA' && !env.ACCESS_TOKEN_JWK?.d) {
+      ctx.addIssue({ code: 'custom', path: ['ACCESS_TOKEN_JWK'], message: 'a private Ed25519 JWK is required with ACCESS_TOKEN_ALG=EdDSA' })
+    }
     if (env.ENVIRONMENT === 'production' && env.EMAIL_DELIVERY === 'console') {
       ctx.addIssue({ code: 'custom', path: ['EMAIL_DELIVERY'], message: 'console delivery is refused in production' })
     }
   })
+
+export type OkpJwk = z.infer<typeof okpJwk>
 
 /** The checked, typed settings of one deployment. */
 export interface Config {
   environment: 'development' | 'test' | 'production'
   accessTokenSecret: string
   refreshTokenSecret: string
+  /** Secrets of the previous rotation: still accepted for verification, never used to sign. */
+  accessTokenSecretPrevious: string | undefined
+  refreshTokenSecretPrevious: string | undefined
+  accessTokenAlg: 'HS256' | 'EdDSA'
+  /** Ed25519 keys (JWK) for `ACCESS_TOKEN_ALG=EdDSA`: the signing key and the previous one. */
+  accessTokenJwk: OkpJwk | undefined
+  accessTokenJwkPrevious: OkpJwk | undefined
   passwordPepper: string | undefined
   /** Lifetimes, in seconds. */
   accessTokenTtl: number
@@ -113,6 +143,11 @@ export function loadConfig(env: Env, origin: string): Config {
     environment: e.ENVIRONMENT,
     accessTokenSecret: e.ACCESS_TOKEN_SECRET,
     refreshTokenSecret: e.REFRESH_TOKEN_SECRET,
+    accessTokenSecretPrevious: e.ACCESS_TOKEN_SECRET_PREVIOUS,
+    refreshTokenSecretPrevious: e.REFRESH_TOKEN_SECRET_PREVIOUS,
+    accessTokenAlg: e.ACCESS_TOKEN_ALG,
+    accessTokenJwk: e.ACCESS_TOKEN_JWK,
+    accessTokenJwkPrevious: e.ACCESS_TOKEN_JWK_PREVIOUS,
     passwordPepper: e.PASSWORD_PEPPER,
     accessTokenTtl: e.ACCESS_TOKEN_TTL,
     refreshTokenTtl: e.REFRESH_TOKEN_TTL,

@@ -286,6 +286,15 @@ describe('POST /api/auth/login', () => {
     expect(response.status).toBe(200)
   })
 
+  it('compares the password exactly: no truncation, no Unicode normalisation', async () => {
+    const password = `Ab1!${'x'.repeat(124)}`
+    const { email } = await register({ password })
+    for (const attempt of [`${password.slice(0, -1)}y`, password.slice(0, 72), password.replace('1', '\uff11')]) {
+      await expectError(await call('/api/auth/login', { json: { email, password: attempt } }), 401, 'INVALID_CREDENTIALS')
+    }
+    expect((await call('/api/auth/login', { json: { email, password } })).status).toBe(200)
+  })
+
   it('refuses unknown fields with 400 VALIDATION_ERROR', async () => {
     const { email } = await register()
     const response = await call('/api/auth/login', { json: { email, password: PASSWORD, remember: true } })

@@ -1,9 +1,8 @@
-import { errors, jwtVerify, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose'
-import type { Config } from '../config'
+import { calculateJwkThumbprint, errors, importJWK, jwtVerify, SignJWT, type JWK, type JWTHeaderParameters, type JWTPayload } from 'jose'
+import type { Config, OkpJwk } from '../config'
 import { ApiError } from '../errors'
 import { sha256 } from './random'
 
-const ALG = 'HS256'
 export const ACCESS_TYP = 'at+jwt'
 export const REFRESH_TYP = 'rt+jwt'
 /** Clock skew tolerated when checking `exp`, `nbf` and `iat`. */
@@ -11,36 +10,97 @@ const LEEWAY_SECONDS = 30
 /** No honest token of ours comes near this; longer input is refused before it is parsed. */
 const MAX_TOKEN_LENGTH = 4096
 
+type Alg = 'HS256' | 'EdDSA'
+
 interface SigningKey {
   kid: string
+  alg: Alg
   key: CryptoKey
 }
 
-const keys = new Map<string, Promise<SigningKey>>()
+/** The key that signs, and every key (by `kid`) that may verify: current first, then previous. */
+interface Keyring {
+  alg: Alg
+  signer: SigningKey
+  verifiers: SigningKey[]
+}
+
+const hmacKeys = new Map<string, Promise<SigningKey>>()
 
 /** Imports an HMAC secret once per isolate; its `kid` is a digest that identifies it without revealing it. */
-function signingKey(secret: string): Promise<SigningKey> {
-  let entry = keys.get(secret)
+function hmacKey(secret: string): Promise<SigningKey> {
+  let entry = hmacKeys.get(secret)
   if (!entry) {
     entry = (async () => {
       const raw = new TextEncoder().encode(secret)
       const key = await crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify'])
-      return { kid: (await sha256(`kid\u0000${secret}`)).slice(0, 16), key }
+      return { kid: (await sha256(`kid\u0000${secret}`)).slice(0, 16), alg: 'HS256' as const, key }
     })()
-    keys.set(secret, entry)
+    hmacKeys.set(secret, entry)
   }
   return entry
 }
 
-/** Resolves the verification key by `kid` among the accepted secrets; an unknown `kid` fails. */
-function keyResolver(secrets: readonly string[]) {
-  return async (header: JWTHeaderParameters): Promise<CryptoKey> => {
-    for (const secret of secrets) {
-      const candidate = await signingKey(secret)
-      if (candidate.kid === header.kid) return candidate.key
-    }
-    throw new errors.JWKSNoMatchingKey()
+/** The public half of an Ed25519 JWK, as served at /.well-known/jwks.json. */
+export function publicJwk(jwk: OkpJwk, kid: string): JWK {
+  return { kty: 'OKP', crv: 'Ed25519', x: jwk.x, kid, alg: 'EdDSA', use: 'sig' }
+}
+
+const edKid = async (jwk: OkpJwk) => jwk.kid ?? (await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: jwk.x })).slice(0, 16)
+
+async function edKey(jwk: OkpJwk, usage: 'sign' | 'verify'): Promise<SigningKey> {
+  const source = usage === 'sign' ? { ...jwk } : { kty: 'OKP', crv: 'Ed25519', x: jwk.x }
+  const key = (await importJWK(source, 'EdDSA')) as CryptoKey
+  return { kid: await edKid(jwk), alg: 'EdDSA', key }
+}
+
+const accessKeyrings = new WeakMap<Config, Promise<Keyring>>()
+const refreshKeyrings = new WeakMap<Config, Promise<Keyring>>()
+
+async function hmacKeyring(current: string, previous: string | undefined): Promise<Keyring> {
+  const signer = await hmacKey(current)
+  const verifiers = previous ? [signer, await hmacKey(previous)] : [signer]
+  return { alg: 'HS256', signer, verifiers }
+}
+
+/** Access-token keys, built once per config (and so once per isolate). */
+function accessKeyring(config: Config): Promise<Keyring> {
+  let ring = accessKeyrings.get(config)
+  if (!ring) {
+    ring = (async () => {
+      if (config.accessTokenAlg === 'HS256') return hmacKeyring(config.accessTokenSecret, config.accessTokenSecretPrevious)
+      const jwk = config.accessTokenJwk!
+      const signer = await edKey(jwk, 'sign')
+      const verifiers = [await edKey(jwk, 'verify')]
+      if (config.accessTokenJwkPrevious) verifiers.push(await edKey(config.accessTokenJwkPrevious, 'verify'))
+      return { alg: 'EdDSA' as const, signer, verifiers }
+    })()
+    accessKeyrings.set(config, ring)
   }
+  return ring
+}
+
+function refreshKeyring(config: Config): Promise<Keyring> {
+  let ring = refreshKeyrings.get(config)
+  if (!ring) {
+    ring = hmacKeyring(config.refreshTokenSecret, config.refreshTokenSecretPrevious)
+    refreshKeyrings.set(config, ring)
+  }
+  return ring
+}
+
+/** The JWKS with computed `kid`s, when access tokens are signed with Ed25519. */
+export async function accessTokenJwkSet(config: Config): Promise<{ keys: JWK[] } | undefined> {
+  if (config.accessTokenAlg !== 'EdDSA') return undefined
+  const jwks = [config.accessTokenJwk, config.accessTokenJwkPrevious].filter((jwk): jwk is OkpJwk => jwk !== undefined)
+  return { keys: await Promise.all(jwks.map(async (jwk) => publicJwk(jwk, await edKid(jwk)))) }
+}
+
+/** Resolves the verification key by `kid` in the keyring; a missing or unknown `kid` fails. */
+const keyResolver = (ring: Keyring) => async (header: JWTHeaderParameters) => {
+  const match = ring.verifiers.find((candidate) => candidate.kid === header.kid)
+  if (!match) throw new errors.JWKSNoMatchingKey()
+  return match.key
 }
 
 export interface AccessClaims {
@@ -67,10 +127,10 @@ export async function signAccessToken(
   config: Config,
   now = Date.now(),
 ): Promise<string> {
-  const { kid, key } = await signingKey(config.accessTokenSecret)
+  const { kid, key, alg } = (await accessKeyring(config)).signer
   const iat = Math.floor(now / 1000)
   return new SignJWT({ sid: claims.sid, role: claims.role, email: claims.email })
-    .setProtectedHeader({ alg: ALG, typ: ACCESS_TYP, kid })
+    .setProtectedHeader({ alg, typ: ACCESS_TYP, kid })
     .setIssuer(config.issuer)
     .setAudience(config.audience)
     .setSubject(claims.sub)
@@ -85,9 +145,9 @@ export async function signAccessToken(
  * successor of a just-rotated token can be handed out again from its stored record.
  */
 export async function signRefreshToken(claims: RefreshClaims, config: Config): Promise<string> {
-  const { kid, key } = await signingKey(config.refreshTokenSecret)
+  const { kid, key, alg } = (await refreshKeyring(config)).signer
   return new SignJWT({ sid: claims.sid })
-    .setProtectedHeader({ alg: ALG, typ: REFRESH_TYP, kid })
+    .setProtectedHeader({ alg, typ: REFRESH_TYP, kid })
     .setSubject(claims.sub)
     .setJti(claims.jti)
     .setIssuedAt(claims.iat)
@@ -95,11 +155,16 @@ export async function signRefreshToken(claims: RefreshClaims, config: Config): P
     .sign(key)
 }
 
-async function verify(token: string, secrets: readonly string[], typ: string, extra: { issuer?: string; audience?: string }) {
+/**
+ * Verifies signature and claims. The algorithm is pinned to the keyring's, so neither
+ * `alg: none` nor HMAC-with-a-public-key confusion can pass; `jwk`, `jku` and `x5u` headers
+ * are never consulted (keys come only from the keyring), and nothing is fetched.
+ */
+async function verify(token: string, ring: Keyring, typ: string, extra: { issuer?: string; audience?: string }) {
   if (token.length > MAX_TOKEN_LENGTH) throw new ApiError('TOKEN_INVALID')
   try {
-    const { payload } = await jwtVerify(token, keyResolver(secrets), {
-      algorithms: [ALG],
+    const { payload } = await jwtVerify(token, keyResolver(ring), {
+      algorithms: [ring.alg],
       typ,
       clockTolerance: LEEWAY_SECONDS,
       requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
@@ -122,7 +187,7 @@ function claim<T>(payload: JWTPayload, name: string, check: (value: unknown) => 
 
 /** Verifies an access token: algorithm pinned; `typ`, `iss`, `aud`, `exp` required. No I/O. */
 export async function verifyAccessToken(token: string, config: Config): Promise<AccessClaims> {
-  const payload = await verify(token, [config.accessTokenSecret], ACCESS_TYP, {
+  const payload = await verify(token, await accessKeyring(config), ACCESS_TYP, {
     issuer: config.issuer,
     audience: config.audience,
   })
@@ -139,7 +204,7 @@ export async function verifyAccessToken(token: string, config: Config): Promise<
 
 /** Verifies a refresh token's signature and shape; whether it is still live is the database's call. */
 export async function verifyRefreshToken(token: string, config: Config): Promise<RefreshClaims> {
-  const payload = await verify(token, [config.refreshTokenSecret], REFRESH_TYP, {})
+  const payload = await verify(token, await refreshKeyring(config), REFRESH_TYP, {})
   return {
     sub: claim(payload, 'sub', isString),
     sid: claim(payload, 'sid', isString),

@@ -4,6 +4,7 @@ import { ApiError } from '../errors'
 import { deps } from '../http/deps'
 import { clearRefreshCookie, ok, REFRESH_COOKIE, tokenResponse } from '../http/respond'
 import { validate } from '../http/validate'
+import { rateLimit } from '../middleware/rate-limit'
 import { requireAuth } from '../middleware/require-auth'
 import {
   ChangePasswordBody,
@@ -33,18 +34,18 @@ import type { AppEnv } from '../types'
 
 /** Sign-in, tokens, sessions and passwords, mounted at /api/auth. */
 export const authRoutes = new Hono<AppEnv>()
-  .post('/register', validate('json', RegisterBody), async (c) => {
+  .post('/register', rateLimit('RL_REGISTER', 'register'), validate('json', RegisterBody), async (c) => {
     const user = await register(deps(c), c.req.valid('json'))
     return ok(c, { user: toPublicUser(user) }, 201, 'Account created. Check your email for a verification code.')
   })
 
-  .post('/verify-email', validate('json', VerifyEmailBody), async (c) => {
+  .post('/verify-email', rateLimit('RL_VERIFY', 'verify-email'), validate('json', VerifyEmailBody), async (c) => {
     const { email, otp } = c.req.valid('json')
     const user = await verifyEmail(deps(c), email, otp)
     return ok(c, { user: toPublicUser(user) }, 200, 'Email verified.')
   })
 
-  .post('/login', validate('json', LoginBody), async (c) => {
+  .post('/login', rateLimit('RL_LOGIN', 'login'), validate('json', LoginBody), async (c) => {
     const { email, password, tokenTransport } = c.req.valid('json')
     const result = await login(deps(c), email, password)
     if (result.kind === 'tokens') return tokenResponse(c, result.tokens, tokenTransport)
@@ -52,17 +53,17 @@ export const authRoutes = new Hono<AppEnv>()
     return ok(c, { otpRequired: true as const, challengeId, expiresIn }, 200, 'A login code was sent to your email.')
   })
 
-  .post('/verify-otp', validate('json', VerifyOtpBody), async (c) => {
+  .post('/verify-otp', rateLimit('RL_VERIFY', 'verify-otp'), validate('json', VerifyOtpBody), async (c) => {
     const { challengeId, otp, tokenTransport } = c.req.valid('json')
     return tokenResponse(c, await completeLogin(deps(c), challengeId, otp), tokenTransport)
   })
 
-  .post('/resend-otp', validate('json', ResendOtpBody), async (c) => {
+  .post('/resend-otp', rateLimit('RL_RESEND', 'resend-otp'), validate('json', ResendOtpBody), async (c) => {
     const { challengeId } = c.req.valid('json')
     return ok(c, await resendLoginCode(deps(c), challengeId), 200, 'A new code was sent.')
   })
 
-  .post('/refresh', validate('json', RefreshBody), async (c) => {
+  .post('/refresh', rateLimit('RL_REFRESH', 'refresh'), validate('json', RefreshBody), async (c) => {
     const bodyToken = c.req.valid('json').refreshToken
     const token = bodyToken ?? getCookie(c, REFRESH_COOKIE, 'host')
     try {
@@ -82,12 +83,12 @@ export const authRoutes = new Hono<AppEnv>()
     return ok(c, {}, 200, 'Logged out.')
   })
 
-  .post('/password/forgot', validate('json', ForgotPasswordBody), (c) => {
+  .post('/password/forgot', rateLimit('RL_FORGOT', 'forgot'), validate('json', ForgotPasswordBody), (c) => {
     forgotPassword(deps(c), c.req.valid('json').email)
     return ok(c, {}, 200, 'If an account uses this email, a reset code has been sent to it.')
   })
 
-  .post('/password/reset', validate('json', ResetPasswordBody), async (c) => {
+  .post('/password/reset', rateLimit('RL_VERIFY', 'reset'), validate('json', ResetPasswordBody), async (c) => {
     const { email, otp, newPassword } = c.req.valid('json')
     await resetPassword(deps(c), email, otp, newPassword)
     return ok(c, {}, 200, 'Password reset. Sign in with the new password.')

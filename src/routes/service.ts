@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { sql } from 'drizzle-orm'
+import { accessTokenJwkSet } from '../crypto/tokens'
 import { ApiError } from '../errors'
 import type { AppEnv } from '../types'
 
@@ -30,4 +31,11 @@ export const serviceRoutes = new Hono<AppEnv>().get('/health', async (c) => {
   }
   return c.json({ success: true as const, data: { status: 'ok' as const, checks: { d1, kv } } })
 })
+  /** Public keys for verifying access tokens elsewhere; only when they are signed with Ed25519. */
+  .get('/.well-known/jwks.json', async (c) => {
+    const jwks = await accessTokenJwkSet(c.var.config)
+    if (!jwks) throw new ApiError('NOT_FOUND', { message: 'Access tokens are signed with a shared secret; there are no public keys.' })
+    c.header('Cache-Control', 'public, max-age=300')
+    return c.json(jwks)
+  })
 

@@ -1,4 +1,4 @@
-import { and, eq, isNull } from 'drizzle-orm'
+import { and, eq, isNull, lt, lte, or, sql } from 'drizzle-orm'
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../crypto/password'
 import { loginFailures, users, type UserRow } from '../db/schema'
 import { ApiError } from '../errors'
@@ -122,22 +122,62 @@ export async function verifyEmail(deps: Deps, email: string, code: string, now =
   return verified
 }
 
-/** The password step. One answer, and one PBKDF2 run, whether or not the account exists. */
+export const LOGIN_FAILURE_LIMIT = 5
+export const LOGIN_FAILURE_WINDOW_MS = 15 * 60_000
+
+/**
+ * Takes one of the five attempts an email address has per window, before the password is
+ * checked: one conditional upsert, so parallel guesses cannot get past the limit. The attempt
+ * counts as a failure until a success gives it back. Throws RATE_LIMITED when none is left.
+ */
+async function takeLoginAttempt(deps: Deps, emailKey: string, now: number) {
+  const windowStart = now - LOGIN_FAILURE_WINDOW_MS
+  const [taken] = await deps.db
+    .insert(loginFailures)
+    .values({ emailKey, failures: 1, windowStartedAt: now })
+    .onConflictDoUpdate({
+      target: loginFailures.emailKey,
+      set: {
+        failures: sql`CASE WHEN ${loginFailures.windowStartedAt} <= ${windowStart} THEN 1 ELSE ${loginFailures.failures} + 1 END`,
+        windowStartedAt: sql`CASE WHEN ${loginFailures.windowStartedAt} <= ${windowStart} THEN ${now} ELSE ${loginFailures.windowStartedAt} END`,
+      },
+      setWhere: or(lte(loginFailures.windowStartedAt, windowStart), lt(loginFailures.failures, LOGIN_FAILURE_LIMIT)),
+    })
+    .returning({ failures: loginFailures.failures })
+  if (taken) return
+  const [row] = await deps.db.select().from(loginFailures).where(eq(loginFailures.emailKey, emailKey))
+  const retryAfter = row ? Math.ceil((row.windowStartedAt + LOGIN_FAILURE_WINDOW_MS - now) / 1000) : 60
+  throw new ApiError('RATE_LIMITED', { message: 'Too many failed logins for this email. Try again later.', retryAfter: Math.max(1, retryAfter) })
+}
+
+/**
+ * The password step. One answer, and one PBKDF2 run, whether or not the account exists;
+ * failures are counted per email address exactly, whether or not an account holds it.
+ */
 export async function checkCredentials(deps: Deps, email: string, password: string, now = Date.now()): Promise<UserRow> {
-  const { config } = deps
+  const { config, db } = deps
+  const emailKey = await loginFailureKey(deps, email)
+  await takeLoginAttempt(deps, emailKey, now)
   const user = await findLiveUserByEmail(deps, email)
   const stored = user?.passwordHash ?? (await dummyPasswordHash(config.passwordPepper))
   const check = await verifyPassword(password, stored, config.passwordPepper)
   if (!user || !check.valid) {
-    const detail = user ? { reason: 'wrong_password' } : { reason: 'unknown_account', emailDigest: await emailDigest(deps, email) }
+    const detail = user ? { reason: 'wrong_password' } : { reason: 'unknown_account', emailDigest: emailKey }
     audit(deps, { type: 'login_failure', userId: user?.id ?? null, detail }, now)
     throw new ApiError('INVALID_CREDENTIALS')
   }
+  // Give back the attempt taken above: only failures count.
+  deps.defer(
+    db
+      .update(loginFailures)
+      .set({ failures: sql`max(${loginFailures.failures} - 1, 0)` })
+      .where(eq(loginFailures.emailKey, emailKey)),
+  )
   if (check.needsRehash) {
     // Upgrade the stored work factor while the password is at hand.
     deps.defer(
       hashPassword(password, config.passwordPepper).then((passwordHash) =>
-        deps.db.update(users).set({ passwordHash }).where(eq(users.id, user.id)),
+        db.update(users).set({ passwordHash }).where(eq(users.id, user.id)),
       ),
     )
   }

@@ -1,0 +1,35 @@
+import type { MiddlewareHandler } from 'hono'
+import type { AppEnv } from '../types'
+
+const ALLOW_METHODS = 'GET, POST, PUT, PATCH, DELETE'
+const ALLOW_HEADERS = 'Content-Type, Authorization, X-Request-Id'
+const EXPOSE_HEADERS = 'X-Request-Id, Retry-After'
+
+/**
+ * CORS for the origins in CORS_ORIGINS only: the origin is echoed exactly, with credentials,
+ * never `*`. Any other origin gets no CORS headers at all, so the browser withholds the response.
+ */
+export const corsAllowlist = (): MiddlewareHandler<AppEnv> =>
+  async function corsAllowlist(c, next) {
+    const origin = c.req.header('Origin')
+    const allowed = origin !== undefined && c.var.config.corsOrigins.includes(origin)
+    const preflight = c.req.method === 'OPTIONS' && c.req.header('Access-Control-Request-Method') !== undefined
+    if (preflight) {
+      const headers = new Headers({ Vary: 'Origin' })
+      if (allowed) {
+        headers.set('Access-Control-Allow-Origin', origin)
+        headers.set('Access-Control-Allow-Credentials', 'true')
+        headers.set('Access-Control-Allow-Methods', ALLOW_METHODS)
+        headers.set('Access-Control-Allow-Headers', ALLOW_HEADERS)
+        headers.set('Access-Control-Max-Age', '600')
+      }
+      return new Response(null, { status: 204, headers })
+    }
+    await next()
+    c.res.headers.append('Vary', 'Origin')
+    if (allowed) {
+      c.res.headers.set('Access-Control-Allow-Origin', origin)
+      c.res.headers.set('Access-Control-Allow-Credentials', 'true')
+      c.res.headers.set('Access-Control-Expose-Headers', EXPOSE_HEADERS)
+    }
+  }
