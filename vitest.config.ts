@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
@@ -16,6 +17,18 @@ export const TEST_BINDINGS = {
   ADMIN_EMAILS: 'admin@example.com',
 }
 
+/**
+ * Every setting .dev.vars.example names, blanked (so its default applies) unless pinned above:
+ * a developer's .dev.vars, which wrangler loads, can never change what the tests see.
+ */
+const blanked = Object.fromEntries(
+  readFileSync(path.join(import.meta.dirname, '.dev.vars.example'), 'utf8')
+    .split('\n')
+    .map((line) => /^([A-Z][A-Z0-9_]*)=/.exec(line)?.[1])
+    .filter((name): name is string => name !== undefined)
+    .map((name) => [name, '']),
+)
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
   return {
@@ -23,7 +36,7 @@ export default defineConfig(async () => {
       cloudflareTest({
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
-          bindings: { ...TEST_BINDINGS, TEST_MIGRATIONS: migrations },
+          bindings: { ...blanked, ...TEST_BINDINGS, TEST_MIGRATIONS: migrations },
         },
       }),
     ],

@@ -54,6 +54,19 @@ function streamOf(text: string, chunkSize = 4 * KIB): ReadableStream<Uint8Array>
 
 const errorEnvelope = (code: string) => ({ success: false, message: expect.any(String), error: code })
 
+describe('the leak check', () => {
+  it('recognises what it looks for, so a clean pass means something', () => {
+    const samples = [
+      '{"error":"TypeError: x\\n    at completeLogin (/work/src/services/accounts.ts:159:9)"}',
+      '{"stack":"at /work/node_modules/hono/dist/compose.js:35:11"}',
+      '{"message":"D1_ERROR: UNIQUE constraint failed: users.email: SQLITE_CONSTRAINT"}',
+    ]
+    for (const sample of samples) expect(LEAKS.some(([, pattern]) => pattern.test(sample))).toBe(true)
+    // Ordinary messages are not mistaken for leaks.
+    expect(LEAKS.some(([, pattern]) => pattern.test('{"message":"must be at least 8 characters"}'))).toBe(false)
+  })
+})
+
 describe('the error envelope', () => {
   it('answers an unknown path with 404 NOT_FOUND', async () => {
     for (const [path, init] of [
@@ -106,6 +119,8 @@ describe('the error envelope', () => {
   it('answers a body over 16 KiB with a Content-Length with 413 PAYLOAD_TOO_LARGE', async () => {
     const big = jsonOfSize(LIMIT + 1)
     expect(encoder.encode(big).length).toBe(LIMIT + 1)
+    const probe = new Request('https://auth.test/', { method: 'POST', body: big, headers: { 'Content-Length': String(LIMIT + 1) } })
+    expect(probe.headers.get('Content-Length')).toBe(String(LIMIT + 1))
     const res = await post('/api/auth/login', {
       body: big,
       headers: { 'Content-Type': 'application/json', 'Content-Length': String(LIMIT + 1) },
@@ -125,6 +140,10 @@ describe('the error envelope', () => {
   })
 
   it('answers a chunked body over 16 KiB (no Content-Length) with 413 PAYLOAD_TOO_LARGE', async () => {
+    // Precondition: a stream body carries no Content-Length, so the limit must count the bytes.
+    const probe = new Request('https://auth.test/', { method: 'POST', body: streamOf('{}'), duplex: 'half' } as RequestInit)
+    expect(probe.headers.get('Content-Length')).toBeNull()
+
     const res = await post('/api/auth/login', {
       body: streamOf(jsonOfSize(LIMIT + 4 * KIB)),
       headers: { 'Content-Type': 'application/json' },
@@ -325,6 +344,8 @@ describe('configuration errors', () => {
       expect(text).not.toMatch(/ACCESS_TOKEN_SECRET|REFRESH_TOKEN_SECRET|EMAIL_DELIVERY|PASSWORD_PEPPER/)
       for (const secret of secrets) if (secret) expect(text).not.toContain(secret)
       expect(res.headers.get('X-Request-Id')).toBeTruthy()
+      expect(res.headers.get('Strict-Transport-Security')).toBe('max-age=31536000; includeSubDomains')
+      expect(res.headers.get('Cache-Control')).toContain('no-store')
     }
   }
 
@@ -348,6 +369,8 @@ describe('configuration errors', () => {
 
   it('answers 503 CONFIG_ERROR for console email delivery in production', async () => {
     await expectConfigError({ ENVIRONMENT: 'production', EMAIL_DELIVERY: 'console' }, [accessSecret, refreshSecret])
+    // Console is the default delivery, so leaving it unset in production is refused too.
+    await expectConfigError({ ENVIRONMENT: 'production', EMAIL_DELIVERY: undefined }, [accessSecret, refreshSecret])
   })
 })
 

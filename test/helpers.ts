@@ -50,7 +50,7 @@ export async function call(path: string, init: CallInit = {}): Promise<Response>
     headers.set('Cookie', `__Host-refresh_token=${cookie}`)
     if (!headers.has('Origin')) headers.set('Origin', ORIGIN)
   }
-  const request = new Request(new URL(path, ORIGIN), {
+  const request = new Request(path.startsWith('/') ? `${ORIGIN}${path}` : path, {
     method: json !== undefined ? 'POST' : 'GET',
     ...rest,
     headers,

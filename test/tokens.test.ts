@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { decodeJwt, decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { APP_ORIGIN, body, call, expectError, ORIGIN, refreshCookie, signIn, type CallInit } from './helpers'
+import { APP_ORIGIN, body, call, expectError, ORIGIN, refreshCookie, register, signIn, startLogin, type CallInit } from './helpers'
 
 const MINUTE = 60_000
 const DAY = 86_400_000
@@ -313,8 +313,14 @@ describe('POST /api/auth/refresh', () => {
 
   it('never sets a cookie Max-Age past the session’s absolute end', async () => {
     const overrides = { SESSION_MAX_AGE: '1h', REFRESH_TOKEN_TTL: '7d' }
-    const s = await signIn({ env: overrides })
-    const res = await refreshWithCookie(s.refreshToken, { env: overrides })
+    const { email, password } = await register({ env: overrides })
+    const { challengeId, code } = await startLogin(email, password, overrides)
+    const login = await call('/api/auth/verify-otp', { json: { challengeId, otp: code }, env: overrides })
+    expect(login.status).toBe(200)
+    expect(maxAge(login)).toBeGreaterThan(0)
+    expect(maxAge(login)).toBeLessThanOrEqual(3600)
+
+    const res = await refreshWithCookie(refreshCookie(login)!, { env: overrides })
     expect(res.status).toBe(200)
     expect(maxAge(res)).toBeGreaterThan(0)
     expect(maxAge(res)).toBeLessThanOrEqual(3600)
@@ -406,7 +412,11 @@ describe('access tokens', () => {
     const refreshHeader = decodeProtectedHeader(s.refreshToken)
     expect(refreshHeader.typ).toBe('rt+jwt')
     expect(refreshHeader.kid).not.toBe(header.kid)
-    expect(decodeJwt(s.refreshToken).sid).toBe(claims.sid)
+    const refreshClaims = decodeJwt(s.refreshToken)
+    expect(refreshClaims.sid).toBe(claims.sid)
+    expect(refreshClaims.sub).toBe(s.userId)
+    expect(typeof refreshClaims.jti).toBe('string')
+    expect(refreshClaims.exp! - refreshClaims.iat!).toBe(7 * 86400)
   })
 
   it('answers 401 TOKEN_MISSING without a bearer token', async () => {

@@ -204,7 +204,7 @@ export async function login(deps: Deps, email: string, password: string, now = D
     return { kind: 'tokens', tokens: await openSession(deps, user.id, proofValues(deps, user, false, now), undefined, now) }
   }
   const challengeId = crypto.randomUUID()
-  await issueCode(deps, { userId: user.id, email: user.email, purpose: 'login', key: codeKey.challenge(challengeId) }, now)
+  await issueCode(deps, { userId: user.id, email: user.email, purpose: 'login', key: codeKey.challenge(challengeId), newChallenge: true }, now)
   return { kind: 'challenge', challengeId, expiresIn: deps.config.otpTtl }
 }
 
@@ -226,7 +226,7 @@ export async function resendLoginCode(deps: Deps, challengeId: string, now = Dat
   const key = codeKey.challenge(challengeId)
   const stored = await readCode(deps, key)
   if (!stored || stored.expiresAt <= now || stored.purpose !== 'login') throw new ApiError('OTP_EXPIRED')
-  await issueCode(deps, { userId: stored.userId, email: stored.email, purpose: 'login', key }, now)
+  await issueCode(deps, { userId: stored.userId, email: stored.email, purpose: 'login', key, replaces: stored.codeId }, now)
   return { challengeId, expiresIn: deps.config.otpTtl }
 }
 

@@ -31,48 +31,62 @@ export const codeKey = {
 const codeHash = (deps: Deps, codeId: string, code: string) =>
   keyedHash(deps.config.refreshTokenSecret, 'otp-code', `${codeId}:${code}`)
 
+/** What a new code is for, and which earlier code it replaces. */
+export interface CodeTarget {
+  userId: string
+  email: string
+  purpose: OtpPurpose
+  /** The KV key it is stored under. */
+  key: string
+  /**
+   * Login codes live per challenge: a resend names the code it replaces, and a new login
+   * (`replaces` absent) retires nothing, so two devices can sign in at once. Account-wide
+   * purposes (verify_email, reset_password) always retire every earlier code of the purpose.
+   */
+  replaces?: string
+  /** A new login challenge is not a resend: it skips the one-minute gap (the hourly cap still holds). */
+  newChallenge?: boolean
+}
+
 /**
  * Creates a code for an account and purpose, stores it under `key` and mails it after the response.
  * The send throttle (one a minute, ten an hour) is decided by one conditional insert in D1;
  * the same statement batch retires the code it replaces.
  */
-export async function issueCode(
-  deps: Deps,
-  target: { userId: string; email: string; purpose: OtpPurpose; key: string },
-  now = Date.now(),
-): Promise<StoredCode> {
+export async function issueCode(deps: Deps, target: CodeTarget, now = Date.now()): Promise<StoredCode> {
   const { db, config } = deps
   const codeId = crypto.randomUUID()
   const code = randomDigits(6)
   const expiresAt = now + config.otpTtl * 1000
-  const minuteAgo = now - OTP_RESEND_SECONDS * 1000
+  const gapStart = target.newChallenge ? now : now - OTP_RESEND_SECONDS * 1000
   const hourAgo = now - 3600 * 1000
+  const retired =
+    target.purpose !== 'login'
+      ? and(eq(otpCodes.userId, target.userId), eq(otpCodes.purpose, target.purpose))
+      : target.replaces
+        ? eq(otpCodes.id, target.replaces)
+        : undefined
 
   // drizzle cannot batch raw statements on D1, so the conditional writes go through the builders.
-  const [inserted] = await db.batch([
-    db
-      .insert(otpCodes)
-      .select(sql`
-        SELECT ${codeId}, ${target.userId}, ${target.purpose}, 0, ${now}, ${expiresAt}, NULL, NULL
-        WHERE NOT EXISTS (
-            SELECT 1 FROM otp_codes
-            WHERE user_id = ${target.userId} AND purpose = ${target.purpose} AND created_at > ${minuteAgo})
-          AND (SELECT count(*) FROM otp_codes
-            WHERE user_id = ${target.userId} AND purpose = ${target.purpose} AND created_at > ${hourAgo}) < ${OTP_HOURLY_LIMIT}`)
-      .returning({ id: otpCodes.id }),
-    db
-      .update(otpCodes)
-      .set({ consumedAt: now })
-      .where(
-        and(
-          eq(otpCodes.userId, target.userId),
-          eq(otpCodes.purpose, target.purpose),
-          isNull(otpCodes.consumedAt),
-          ne(otpCodes.id, codeId),
-          sql`EXISTS (SELECT 1 FROM otp_codes WHERE id = ${codeId})`,
-        ),
-      ),
-  ])
+  const insert = db
+    .insert(otpCodes)
+    .select(sql`
+      SELECT ${codeId}, ${target.userId}, ${target.purpose}, 0, ${now}, ${expiresAt}, NULL, NULL
+      WHERE NOT EXISTS (
+          SELECT 1 FROM otp_codes
+          WHERE user_id = ${target.userId} AND purpose = ${target.purpose} AND created_at > ${gapStart})
+        AND (SELECT count(*) FROM otp_codes
+          WHERE user_id = ${target.userId} AND purpose = ${target.purpose} AND created_at > ${hourAgo}) < ${OTP_HOURLY_LIMIT}`)
+    .returning({ id: otpCodes.id })
+  const [inserted] = retired
+    ? await db.batch([
+        insert,
+        db
+          .update(otpCodes)
+          .set({ consumedAt: now })
+          .where(and(retired, isNull(otpCodes.consumedAt), ne(otpCodes.id, codeId), sql`EXISTS (SELECT 1 FROM otp_codes WHERE id = ${codeId})`)),
+      ])
+    : [await insert]
   if (inserted.length !== 1) {
     throw new ApiError('RATE_LIMITED', {
       message: 'A code was sent recently. Wait before asking for another.',
