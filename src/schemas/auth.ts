@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { email, mobile, name, otp, password, passwordAttempt, tokenTransport } from './common'
 
 /** Request bodies of the auth routes. Every object is strict: an unknown field is a 400. */

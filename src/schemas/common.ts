@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { base64url, fromBase64url } from '../crypto/random'
 
 /** Trims, NFKC-normalises and lower-cases an email address. */

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod'
 import { mobile, name, passwordAttempt } from './common'
 
 /** Only `name` and `mobile` can change; anything else (role, email, id, __proto__) is a 400. */
