@@ -95,6 +95,8 @@ export function createApp() {
       contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
       referrerPolicy: 'no-referrer',
       xFrameOptions: 'DENY',
+      // A route may set its own policy (the /docs page needs one that lets its script run).
+      overwrite: false,
       crossOriginResourcePolicy: 'same-origin',
     }),
   )

@@ -1,8 +1,36 @@
 import { Hono } from 'hono'
 import { sql } from 'drizzle-orm'
 import { accessTokenJwkSet } from '../crypto/tokens'
+import { openApiDocument } from '../openapi'
 import { ApiError } from '../errors'
 import type { AppEnv } from '../types'
+
+/** The reference page: Scalar, loaded from its CDN, reading /openapi.json. */
+const SCALAR = 'https://cdn.jsdelivr.net/npm/@scalar/api-reference@1'
+const DOCS_PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>edge-auth API reference</title>
+</head>
+<body>
+  <script id="api-reference" data-url="/openapi.json"></script>
+  <script src="${SCALAR}"></script>
+</body>
+</html>`
+const DOCS_CSP = [
+  "default-src 'none'",
+  "script-src https://cdn.jsdelivr.net",
+  "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.scalar.com",
+  "font-src https://cdn.jsdelivr.net https://fonts.scalar.com data:",
+  "img-src 'self' data: https:",
+  "connect-src 'self'",
+  "worker-src blob:",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ')
 
 type Check = { ok: boolean; latencyMs: number }
 
@@ -31,6 +59,15 @@ export const serviceRoutes = new Hono<AppEnv>().get('/health', async (c) => {
   }
   return c.json({ success: true as const, data: { status: 'ok' as const, checks: { d1, kv } } })
 })
+  .get('/openapi.json', (c) => {
+    c.header('Cache-Control', 'public, max-age=300')
+    return c.json(openApiDocument())
+  })
+  .get('/docs', (c) => {
+    c.header('Content-Security-Policy', DOCS_CSP)
+    c.header('Cache-Control', 'public, max-age=300')
+    return c.html(DOCS_PAGE)
+  })
   /** Public keys for verifying access tokens elsewhere; only when they are signed with Ed25519. */
   .get('/.well-known/jwks.json', async (c) => {
     const jwks = await accessTokenJwkSet(c.var.config)

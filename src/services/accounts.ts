@@ -3,21 +3,13 @@ import { dummyPasswordHash, hashPassword, verifyPassword } from '../crypto/passw
 import { loginFailures, users, type UserRow } from '../db/schema'
 import { ApiError } from '../errors'
 import { audit, emailDigest } from './audit'
+import type { PublicUser } from '../schemas/responses'
 import type { Deps } from './deps'
 import { checkCode, codeKey, issueCode, readCode, spendCode, spentBy, unavailable } from './otp'
 import { openSession, revokeUserSessions, type IssuedTokens } from './sessions'
 
 /** The user object of the API: never the hash, never internal columns. */
-export interface PublicUser {
-  id: string
-  email: string
-  name: string
-  mobile: string | null
-  role: 'user' | 'admin'
-  emailVerified: boolean
-  createdAt: string
-  updatedAt: string
-}
+export type { PublicUser }
 
 export function toPublicUser(user: UserRow): PublicUser {
   return {

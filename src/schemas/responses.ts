@@ -1,0 +1,91 @@
+import * as z from 'zod'
+import { ERRORS } from '../errors'
+import { AUDIT_TYPES } from '../services/audit'
+
+/** Response shapes: the types the services return and the OpenAPI document both come from here. */
+
+const isoTime = z.iso.datetime()
+
+export const User = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string(),
+    mobile: z.string().nullable(),
+    role: z.enum(['user', 'admin']),
+    emailVerified: z.boolean(),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  })
+  .meta({ id: 'User' })
+export type PublicUser = z.infer<typeof User>
+
+export const AdminUser = User.extend({ deletedAt: isoTime.nullable() }).meta({ id: 'AdminUser' })
+
+export const TokenData = z
+  .object({
+    accessToken: z.string(),
+    tokenType: z.literal('Bearer'),
+    expiresIn: z.number().int().describe('Seconds until the access token expires.'),
+    user: User,
+    refreshToken: z.string().optional().describe('Only with tokenTransport "body"; otherwise the __Host-refresh_token cookie.'),
+  })
+  .meta({ id: 'TokenResponse' })
+
+export const Challenge = z.object({ otpRequired: z.literal(true), challengeId: z.string(), expiresIn: z.number().int() })
+
+export const ChallengeRenewed = z.object({ challengeId: z.string(), expiresIn: z.number().int() })
+
+export const Session = z
+  .object({
+    id: z.string(),
+    createdAt: isoTime,
+    lastUsedAt: isoTime,
+    expiresAt: isoTime,
+    userAgent: z.string().nullable(),
+    ip: z.string().nullable(),
+    current: z.boolean(),
+  })
+  .meta({ id: 'Session' })
+
+export const AuditEvent = z
+  .object({
+    id: z.string(),
+    at: isoTime,
+    type: z.enum(AUDIT_TYPES),
+    userId: z.string().nullable(),
+    actorId: z.string().nullable(),
+    sessionId: z.string().nullable(),
+    ip: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    requestId: z.string().nullable(),
+    alert: z.boolean(),
+    detail: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .meta({ id: 'AuditEvent' })
+
+export const Health = z.object({
+  status: z.enum(['ok']),
+  checks: z.object({ d1: z.object({ ok: z.boolean(), latencyMs: z.number() }), kv: z.object({ ok: z.boolean(), latencyMs: z.number() }) }).optional(),
+})
+
+export const ErrorEnvelope = z
+  .object({
+    success: z.literal(false),
+    message: z.string(),
+    error: z.enum(Object.keys(ERRORS) as [keyof typeof ERRORS, ...(keyof typeof ERRORS)[]]),
+    details: z.array(z.looseObject({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Error' })
+
+/** The success envelope around `data`. */
+export const envelope = <T extends z.ZodType>(data: T) =>
+  z.object({ success: z.literal(true), message: z.string().optional(), data })
+
+export const Empty = z.object({})
+export const Revoked = z.object({ revoked: z.number().int() })
+export const UserData = z.object({ user: User })
+export const AdminUserData = z.object({ user: AdminUser })
+export const UserPage = z.object({ users: z.array(AdminUser), nextCursor: z.string().nullable() })
+export const AuditPage = z.object({ events: z.array(AuditEvent), nextCursor: z.string().nullable() })
+export const SessionList = z.object({ sessions: z.array(Session) })
