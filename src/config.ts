@@ -76,7 +76,9 @@ const ConfigSchema = z
     JWT_AUDIENCE: z.preprocess(emptyToUndefined, z.string().default('api')),
     LOGIN_OTP: z.preprocess(emptyToUndefined, z.enum(['required', 'off']).default('required')),
     REQUIRE_EMAIL_VERIFICATION: z.preprocess(emptyToUndefined, flag),
-    EMAIL_DELIVERY: z.preprocess(emptyToUndefined, z.enum(['console']).default('console')),
+    EMAIL_DELIVERY: z.preprocess(emptyToUndefined, z.enum(['console', 'resend']).default('console')),
+    RESEND_API_KEY: optionalSecret,
+    EMAIL_FROM: optionalSecret,
     CORS_ORIGINS: list,
     ADMIN_EMAILS: list,
   })
@@ -86,6 +88,10 @@ const ConfigSchema = z
     }
     if (env.ACCESS_TOKEN_ALG === 'EdDSA' && !env.ACCESS_TOKEN_JWK?.d) {
       ctx.addIssue({ code: 'custom', path: ['ACCESS_TOKEN_JWK'], message: 'a private Ed25519 JWK is required with ACCESS_TOKEN_ALG=EdDSA' })
+    }
+    if (env.EMAIL_DELIVERY === 'resend') {
+      if (!env.RESEND_API_KEY) ctx.addIssue({ code: 'custom', path: ['RESEND_API_KEY'], message: 'is required with EMAIL_DELIVERY=resend' })
+      if (!env.EMAIL_FROM) ctx.addIssue({ code: 'custom', path: ['EMAIL_FROM'], message: 'is required with EMAIL_DELIVERY=resend' })
     }
     if (env.ENVIRONMENT === 'production' && env.EMAIL_DELIVERY === 'console') {
       ctx.addIssue({ code: 'custom', path: ['EMAIL_DELIVERY'], message: 'console delivery is refused in production' })
@@ -116,7 +122,9 @@ export interface Config {
   audience: string
   loginOtp: 'required' | 'off'
   requireEmailVerification: boolean
-  emailDelivery: 'console'
+  emailDelivery: 'console' | 'resend'
+  resendApiKey: string | undefined
+  emailFrom: string | undefined
   corsOrigins: string[]
   adminEmails: Set<string>
 }
@@ -158,6 +166,8 @@ export function loadConfig(env: Env, origin: string): Config {
     loginOtp: e.LOGIN_OTP,
     requireEmailVerification: e.REQUIRE_EMAIL_VERIFICATION,
     emailDelivery: e.EMAIL_DELIVERY,
+    resendApiKey: e.RESEND_API_KEY,
+    emailFrom: e.EMAIL_FROM,
     corsOrigins: e.CORS_ORIGINS,
     adminEmails: new Set(e.ADMIN_EMAILS.map(normalizeEmail)),
   }
