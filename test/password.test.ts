@@ -160,3 +160,10 @@ describe('the PBKDF2 work factor', () => {
     expect(await verifyPassword(PASSWORD, above)).toEqual({ valid: false, needsRehash: false })
   })
 })
+
+describe('a corrupted stored hash', () => {
+  it('fails the check instead of throwing', async () => {
+    await expect(verifyPassword('Correct-horse-9', '$pbkdf2-sha512$i=100000,p=0$A$AAAA')).resolves.toEqual({ valid: false, needsRehash: false })
+    await expect(verifyPassword('Correct-horse-9', 'not a hash')).resolves.toEqual({ valid: false, needsRehash: false })
+  })
+})

@@ -24,7 +24,12 @@ function parse(stored: string): ParsedHash | undefined {
   // $pbkdf2-sha512$i=100000,p=1$<salt>$<hash>
   const match = /^\$pbkdf2-sha512\$i=(\d+),p=([01])\$([\w-]+)\$([\w-]+)$/.exec(stored)
   if (!match) return undefined
-  return { iterations: Number(match[1]), peppered: match[2] === '1', salt: fromBase64url(match[3]!), hash: match[4]! }
+  try {
+    // A corrupted record fails the check rather than the request.
+    return { iterations: Number(match[1]), peppered: match[2] === '1', salt: fromBase64url(match[3]!), hash: match[4]! }
+  } catch {
+    return undefined
+  }
 }
 
 /** With a pepper, the password is first MACed with it, so a stolen database alone cannot be cracked. */
