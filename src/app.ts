@@ -5,7 +5,7 @@ import { methodNotAllowed } from 'hono/method-not-allowed'
 import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { loadConfig } from './config'
-import { getDb } from './db/client'
+import { BOOKMARK_HEADER, RequestDb } from './db/client'
 import { ApiError, ERRORS, type ErrorCode } from './errors'
 import { describeError } from './http/deps'
 import { createLogger } from './log'
@@ -103,8 +103,14 @@ export function createApp() {
   app.use(async function configure(c, next) {
     if (c.req.path.startsWith('/api/')) c.header('Cache-Control', 'no-store')
     c.set('config', loadConfig(c.env, new URL(c.req.url).origin))
-    c.set('db', getDb(c.env.DB))
+    const bookmark = c.req.header(BOOKMARK_HEADER)
+    // Only something shaped like a D1 bookmark is passed on; anything else starts unconstrained.
+    const d1 = new RequestDb(c.env.DB, bookmark && /^[0-9a-f]{8}(?:-[0-9a-f]{1,64}){1,8}$/i.test(bookmark) ? bookmark : undefined)
+    c.set('d1', d1)
+    c.set('db', d1.primary)
     await next()
+    const latest = d1.bookmark()
+    if (latest) c.res.headers.set(BOOKMARK_HEADER, latest)
   })
   app.use(corsAllowlist())
   app.use('/api/auth/refresh', requireTrustedOrigin())

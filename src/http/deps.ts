@@ -5,9 +5,12 @@ import type { AppEnv } from '../types'
 
 /** The service dependencies of one request. */
 export function deps(c: Context<AppEnv>): Deps {
-  const { config, db, log, meta } = c.var
+  const { config, db, d1, log, meta } = c.var
   return {
     db,
+    get readDb() {
+      return d1.replica
+    },
     kv: c.env.OTP_KV,
     config,
     log,

@@ -2,8 +2,8 @@ import type { MiddlewareHandler } from 'hono'
 import type { AppEnv } from '../types'
 
 const ALLOW_METHODS = 'GET, POST, PUT, PATCH, DELETE'
-const ALLOW_HEADERS = 'Content-Type, Authorization, X-Request-Id'
-const EXPOSE_HEADERS = 'X-Request-Id, Retry-After'
+const ALLOW_HEADERS = 'Content-Type, Authorization, X-Request-Id, X-D1-Bookmark'
+const EXPOSE_HEADERS = 'X-Request-Id, Retry-After, X-D1-Bookmark'
 
 /**
  * CORS for the origins in CORS_ORIGINS only: the origin is echoed exactly, with credentials,

@@ -110,7 +110,7 @@ export const authRoutes = new Hono<AppEnv>()
 
   .get('/sessions', requireAuth(), async (c) => {
     const { userId, sessionId } = c.var.auth
-    return ok(c, { sessions: await listSessions(c.var.db, userId, sessionId) })
+    return ok(c, { sessions: await listSessions(c.var.d1.replica, userId, sessionId) })
   })
 
   .delete('/sessions/:id', requireAuth(), validate('param', SessionParams), async (c) => {

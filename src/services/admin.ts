@@ -32,7 +32,7 @@ export async function listUsers(deps: Deps, query: UserListQuery) {
       ? or(lt(users.createdAt, query.cursor.t), and(eq(users.createdAt, query.cursor.t), lt(users.id, query.cursor.id)))
       : undefined,
   ]
-  const rows = await deps.db
+  const rows = await deps.readDb
     .select()
     .from(users)
     .where(and(...filters))
@@ -46,15 +46,16 @@ export async function listUsers(deps: Deps, query: UserListQuery) {
   }
 }
 
-export async function getUser(deps: Deps, id: string): Promise<UserRow> {
-  const [user] = await deps.db.select().from(users).where(eq(users.id, id))
+/** One user, deleted or not. Reads the replica unless `fresh` (before a write). */
+export async function getUser(deps: Deps, id: string, fresh = false): Promise<UserRow> {
+  const [user] = await (fresh ? deps.db : deps.readDb).select().from(users).where(eq(users.id, id))
   if (!user) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
   return user
 }
 
 /** Sets a live account's role. It takes effect at once for authorisation and in tokens at the next refresh. */
 export async function changeRole(deps: Deps, actorId: string, id: string, role: 'user' | 'admin', now = Date.now()) {
-  const before = await getUser(deps, id)
+  const before = await getUser(deps, id, true)
   if (before.deletedAt !== null) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
   const [user] = await deps.db
     .update(users)

@@ -6,7 +6,10 @@ import type { Mailer } from './mailer'
 
 /** What a service function may touch. Routes build it from the request; tests may build their own. */
 export interface Deps {
+  /** Primary: writes and security decisions. */
   db: Db
+  /** Reads that tolerate replica lag (lists); the client's bookmark keeps its own writes visible. */
+  readDb: Db
   kv: KVNamespace
   config: Config
   mailer: Mailer
