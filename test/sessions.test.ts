@@ -11,11 +11,8 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-/**
- * Moves the clock past the one-minute gap between login codes of one account, so the same
- * account can sign in again (and so sessions get distinct creation times).
- */
-const nextMinute = () => vi.setSystemTime(Date.now() + 61_000)
+/** Moves the clock a second forward, so consecutive sign-ins get distinct creation times. */
+const tick = () => vi.setSystemTime(Date.now() + 1_000)
 
 interface Client {
   userAgent: string
@@ -45,13 +42,13 @@ async function signInFrom(email: string, password: string, client: Client): Prom
   return { accessToken: data.accessToken, refreshToken: refreshToken!, sessionId, userId: data.user.id }
 }
 
-/** A fresh account with `count` sessions, each from its own client, a minute apart (oldest first). */
+/** A fresh account with `count` sessions, each from its own client, a second apart (oldest first). */
 async function accountWithSessions(count: number) {
   const { email, password } = await register()
   const clients: Client[] = []
   const sessions: SignedIn[] = []
   for (let i = 0; i < count; i++) {
-    if (i > 0) nextMinute()
+    if (i > 0) tick()
     const client = { userAgent: `TestBrowser/${i + 1}.0 (session ${i + 1})`, ip: freshIp() }
     clients.push(client)
     sessions.push(await signInFrom(email, password, client))
