@@ -7,8 +7,7 @@ import { secureHeaders } from 'hono/secure-headers'
 import { loadConfig } from './config'
 import { BOOKMARK_HEADER, RequestDb } from './db/client'
 import { ApiError, ERRORS, type ErrorCode } from './errors'
-import { describeError } from './http/deps'
-import { createLogger } from './log'
+import { createLogger, describeError, stackFrames } from './log'
 import { corsAllowlist } from './middleware/cors'
 import { requireJsonBody, requireTrustedOrigin } from './middleware/guards'
 import { adminRoutes } from './routes/admin'
@@ -57,7 +56,7 @@ function toApiError(c: Context<AppEnv>, error: unknown): ApiError {
   const code: ErrorCode = isStoreFailure(error) ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_ERROR'
   log.error('request.failed', {
     error: describeError(error),
-    stack: error instanceof Error ? error.stack : undefined,
+    stack: stackFrames(error),
   })
   return new ApiError(code)
 }

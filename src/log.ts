@@ -21,3 +21,27 @@ export function createLogger(base: LogFields = {}): Logger {
     error: (event, fields) => write('error', event, fields),
   }
 }
+
+/**
+ * Drizzle puts a failed statement's bound values in its message (`params: ...`): emails,
+ * password hashes, token hashes. They never reach the log.
+ */
+const redactParams = (text: string) => text.replace(/params:[^\n]*/g, 'params: [redacted]')
+
+/** An error's name and message (and its causes') for the log, bound values redacted; never sent to a client. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = error.cause ? ` (cause: ${describeError(error.cause)})` : ''
+    return redactParams(`${error.name}: ${error.message}`) + cause
+  }
+  return redactParams(String(error))
+}
+
+/** Only the frames of a stack: its first line repeats the message, bound values included. */
+export const stackFrames = (error: unknown): string | undefined =>
+  error instanceof Error && error.stack
+    ? error.stack
+        .split('\n')
+        .filter((line) => /^\s+at /.test(line))
+        .join('\n')
+    : undefined

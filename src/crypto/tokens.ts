@@ -160,7 +160,7 @@ export async function signRefreshToken(claims: RefreshClaims, config: Config): P
  * `alg: none` nor HMAC-with-a-public-key confusion can pass; `jwk`, `jku` and `x5u` headers
  * are never consulted (keys come only from the keyring), and nothing is fetched.
  */
-async function verify(token: string, ring: Keyring, typ: string, extra: { issuer?: string; audience?: string }) {
+async function verify(token: string, ring: Keyring, typ: string, extra: { issuer?: string; audience?: string; maxTokenAge: number }) {
   if (token.length > MAX_TOKEN_LENGTH) throw new ApiError('TOKEN_INVALID')
   try {
     const { payload } = await jwtVerify(token, keyResolver(ring), {
@@ -190,6 +190,8 @@ export async function verifyAccessToken(token: string, config: Config): Promise<
   const payload = await verify(token, await accessKeyring(config), ACCESS_TYP, {
     issuer: config.issuer,
     audience: config.audience,
+    // Also makes jose refuse an `iat` in the future.
+    maxTokenAge: config.accessTokenTtl + LEEWAY_SECONDS,
   })
   return {
     sub: claim(payload, 'sub', isString),
@@ -204,7 +206,7 @@ export async function verifyAccessToken(token: string, config: Config): Promise<
 
 /** Verifies a refresh token's signature and shape; whether it is still live is the database's call. */
 export async function verifyRefreshToken(token: string, config: Config): Promise<RefreshClaims> {
-  const payload = await verify(token, await refreshKeyring(config), REFRESH_TYP, {})
+  const payload = await verify(token, await refreshKeyring(config), REFRESH_TYP, { maxTokenAge: config.refreshTokenTtl + LEEWAY_SECONDS })
   return {
     sub: claim(payload, 'sub', isString),
     sid: claim(payload, 'sid', isString),

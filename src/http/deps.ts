@@ -1,6 +1,7 @@
 import type { Context } from 'hono'
 import { createMailer } from '../services/mailer'
 import type { Deps } from '../services/deps'
+import { describeError } from '../log'
 import type { AppEnv } from '../types'
 
 /** The service dependencies of one request. */
@@ -25,10 +26,4 @@ export function deps(c: Context<AppEnv>): Deps {
       }
     },
   }
-}
-
-/** An error's name and message for the log; never sent to a client. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}${error.cause ? ` (cause: ${describeError(error.cause)})` : ''}`
-  return String(error)
 }

@@ -20,8 +20,7 @@ export const rateLimit = (binding: LimiterBinding, scope: string): MiddlewareHan
     try {
       allowed = (await c.env[binding].limit({ key })).success
     } catch (error) {
-      c.var.log.error('rate_limit.unavailable', { binding, error: error instanceof Error ? error.message : String(error) })
-      throw new ApiError('SERVICE_UNAVAILABLE', { retryAfter: 5 })
+      throw new ApiError('SERVICE_UNAVAILABLE', { retryAfter: 5, cause: new Error(`rate limiter ${binding} failed`, { cause: error }) })
     }
     if (!allowed) throw new ApiError('RATE_LIMITED', { retryAfter: PERIOD_SECONDS })
     await next()
