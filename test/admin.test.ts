@@ -203,6 +203,15 @@ describe('GET /api/admin/users', () => {
     expect(nameOnly.users.map((user) => user.id)).not.toContain(neither.id)
   })
 
+  it('matches q case-insensitively beyond ASCII, and a name by its own exact spelling', async () => {
+    const m = marker('uni')
+    const accented = await registerNamed(`${m} Élodie Ångström`)
+    const queries = [`${m} Élodie`, `${m} élodie`, `${m} ÉLODIE`, `${m} élodie ångström`, `${m} Élodie Ångström`]
+    const found: Record<string, boolean> = {}
+    for (const q of queries) found[q] = (await listUsers({ q, limit: '100' })).users.some((user) => user.id === accented.id)
+    expect(found).toEqual(Object.fromEntries(queries.map((q) => [q, true])))
+  })
+
   it('treats %, _ and \\ in q literally', async () => {
     const m = marker('lit')
     const percent = await registerNamed(`${m} a%b`)
@@ -354,7 +363,7 @@ describe('DELETE /api/admin/users/:id', () => {
     const email = `${m}@example.com`
     await register({ email, name: `${m} target` })
     const target = await signIn({ email })
-    // A second session: the login code can be sent again once a minute has passed.
+    // A second session of the same account, a minute later.
     vi.setSystemTime(Date.now() + 61_000)
     const second = await signIn({ email, transport: 'body' })
 

@@ -107,7 +107,7 @@ beforeAll(async () => {
   admin = await signIn({ email: adminEmail, env: { ADMIN_EMAILS: adminEmail } })
   flow.tokens.push(admin.accessToken, admin.refreshToken)
 
-  // The clock is frozen and moved by hand: a login code can be sent once a minute per account,
+  // The clock is frozen and moved by hand: the sessions open a minute apart,
   // and a rotated refresh token is a reuse only once its 10 s grace has passed.
   vi.setSystemTime(Date.now())
   flow.startedAt = Date.now()

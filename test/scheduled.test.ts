@@ -18,7 +18,8 @@ afterEach(() => {
 async function runScheduled(scheduledTime: number, overrides: Partial<Record<keyof Env, string | undefined>> = {}) {
   const controller = createScheduledController({ scheduledTime, cron: '17 3 * * *' })
   const ctx = createExecutionContext()
-  await worker.scheduled!(controller, { ...env, ...overrides } as Env, ctx)
+  // Called as the runtime calls it: (controller, env, ctx).
+  await (worker as ExportedHandler<Env>).scheduled!(controller, { ...env, ...overrides } as Env, ctx)
   await waitOnExecutionContext(ctx)
 }
 
@@ -47,7 +48,7 @@ describe('scheduled clean-up', () => {
   it('purges sessions and tokens revoked or expired more than a day ago, and keeps live ones working', async () => {
     const now = Date.now()
 
-    // One account, three sessions opened three days ago (a login code can be sent once a minute).
+    // One account, three sessions opened three days ago, a minute apart.
     vi.setSystemTime(now - 3 * DAY)
     const live = await signIn()
     vi.setSystemTime(now - 3 * DAY + 61_000)

@@ -10,6 +10,8 @@ export const users = sqliteTable(
     id: text('id').primaryKey(),
     email: text('email').notNull(),
     name: text('name').notNull(),
+    /** The name NFKC-normalised and lower-cased (Unicode-aware), for case-insensitive search. */
+    nameFolded: text('name_folded').notNull().default(''),
     mobile: text('mobile'),
     /** Self-describing: `$pbkdf2-sha512$i=<iterations>,p=<0|1>$<salt>$<hash>`. */
     passwordHash: text('password_hash').notNull(),

@@ -1,6 +1,9 @@
 import * as z from 'zod'
 import { base64url, fromBase64url } from '../crypto/random'
 
+/** Text folded for case-insensitive search: NFKC, then Unicode-aware lower case. */
+export const foldForSearch = (text: string) => text.normalize('NFKC').toLowerCase()
+
 /** Trims, NFKC-normalises and lower-cases an email address. */
 export function normalizeEmail(email: string): string {
   return email.trim().normalize('NFKC').toLowerCase()

@@ -3,6 +3,7 @@ import { dummyPasswordHash, hashPassword, verifyPassword } from '../crypto/passw
 import { loginFailures, users, type UserRow } from '../db/schema'
 import { ApiError } from '../errors'
 import { audit, emailDigest } from './audit'
+import { foldForSearch } from '../schemas/common'
 import type { PublicUser } from '../schemas/responses'
 import type { Deps } from './deps'
 import { checkCode, codeKey, issueCode, readCode, spendCode, spentBy, unavailable } from './otp'
@@ -57,6 +58,7 @@ export async function register(
         id: crypto.randomUUID(),
         email: input.email,
         name: input.name,
+        nameFolded: foldForSearch(input.name),
         mobile: input.mobile ?? null,
         passwordHash,
         role: 'user',
@@ -295,7 +297,7 @@ export const loginFailureKey = (deps: Deps, email: string) => emailDigest(deps, 
 /** Edits the caller's own name and mobile. */
 export async function updateProfile(deps: Deps, userId: string, changes: { name?: string | undefined; mobile?: string | null | undefined }, now = Date.now()) {
   const values = {
-    ...(changes.name !== undefined ? { name: changes.name } : {}),
+    ...(changes.name !== undefined ? { name: changes.name, nameFolded: foldForSearch(changes.name) } : {}),
     ...(changes.mobile !== undefined ? { mobile: changes.mobile } : {}),
   }
   const [user] = await deps.db
@@ -304,7 +306,7 @@ export async function updateProfile(deps: Deps, userId: string, changes: { name?
     .where(liveUser(userId))
     .returning()
   if (!user) throw new ApiError('TOKEN_REVOKED')
-  audit(deps, { type: 'profile_updated', userId, detail: { fields: Object.keys(values) } }, now)
+  audit(deps, { type: 'profile_updated', userId, detail: { fields: Object.keys(values).filter((key) => key !== 'nameFolded') } }, now)
   return user
 }
 

@@ -3,6 +3,7 @@ import { users, type UserRow } from '../db/schema'
 import { ApiError } from '../errors'
 import { deleteAccount, toPublicUser } from './accounts'
 import { audit } from './audit'
+import { foldForSearch } from '../schemas/common'
 import type { Deps } from './deps'
 
 /** The user object as admins see it: the public one plus `deletedAt`. */
@@ -12,7 +13,7 @@ export const toAdminUser = (user: UserRow) => ({
 })
 
 /** `q` is matched literally: LIKE's `%`, `_` and the escape character itself are escaped. */
-const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (char) => `\\${char}`)}%`
+const likePattern = (q: string) => `%${foldForSearch(q).replace(/[\\%_]/g, (char) => `\\${char}`)}%`
 
 export interface UserListQuery {
   limit: number
@@ -26,7 +27,7 @@ export async function listUsers(deps: Deps, query: UserListQuery) {
   const filters: (SQL | undefined)[] = [
     query.includeDeleted ? undefined : isNull(users.deletedAt),
     query.q
-      ? sql`(lower(${users.email}) LIKE ${likePattern(query.q)} ESCAPE '\\' OR lower(${users.name}) LIKE ${likePattern(query.q)} ESCAPE '\\')`
+      ? sql`(${users.email} LIKE ${likePattern(query.q)} ESCAPE '\\' OR ${users.nameFolded} LIKE ${likePattern(query.q)} ESCAPE '\\')`
       : undefined,
     query.cursor
       ? or(lt(users.createdAt, query.cursor.t), and(eq(users.createdAt, query.cursor.t), lt(users.id, query.cursor.id)))
