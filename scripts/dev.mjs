@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run dev`: creates .dev.vars with fresh secrets when it is missing, applies the
-// migrations to the local D1, then starts `wrangler dev` with local D1 and KV.
+// `npm run dev`: creates .dev.vars with fresh secrets when it is missing, builds the client
+// bundle for the demo page, applies the migrations to the local D1, then starts `wrangler dev`
+// with local D1 and KV.
 import { spawnSync, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
@@ -14,6 +15,10 @@ if (!existsSync('.dev.vars')) {
   writeFileSync('.dev.vars', vars, { mode: 0o600 })
   console.log('Created .dev.vars with fresh development secrets.')
 }
+
+// The demo page imports the bundled client (public/assets/auth-client.js): build it first.
+const built = spawnSync(process.execPath, ['scripts/build-client.mjs'], { stdio: 'inherit' })
+if (built.status !== 0) process.exit(built.status ?? 1)
 
 const wrangler = process.platform === 'win32' ? 'npx.cmd' : 'npx'
 const migrate = spawnSync(wrangler, ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local'], {

@@ -54,15 +54,26 @@ export type SessionInfo = DataOf<Auth['sessions']['$get']>['sessions'][number]
 /** The token response's `data`: access token, its lifetime, the user, and (body transport) the refresh token. */
 export type TokenData = DataOf<Auth['verify-otp']['$post']>
 
+// Request bodies, read from the routes' validators (so they follow the API's schemas).
+/** `{email, password, name, mobile?}` */
 export type RegisterInput = JsonOf<Auth['register']['$post']>
+/** `{email, otp}`: the `verify_email` code. */
 export type VerifyEmailInput = JsonOf<Auth['verify-email']['$post']>
+/** `{email, password}` (the client adds `tokenTransport`). */
 export type LoginInput = Omit<JsonOf<Auth['login']['$post']>, 'tokenTransport'>
+/** `{challengeId, otp}`: the `login` code (the client adds `tokenTransport`). */
 export type VerifyOtpInput = Omit<JsonOf<Auth['verify-otp']['$post']>, 'tokenTransport'>
+/** `{challengeId}` */
 export type ResendOtpInput = JsonOf<Auth['resend-otp']['$post']>
+/** `{name?, mobile?}`: at least one; nothing else can change. */
 export type ProfileUpdateInput = JsonOf<UserApi['profile']['$patch']>
+/** `{password}` */
 export type DeleteAccountInput = JsonOf<UserApi['profile']['$delete']>
+/** `{currentPassword, newPassword}` */
 export type ChangePasswordInput = JsonOf<Auth['password']['change']['$post']>
+/** `{email}` */
 export type ForgotPasswordInput = JsonOf<Auth['password']['forgot']['$post']>
+/** `{email, otp, newPassword}`: the `reset_password` code. */
 export type ResetPasswordInput = JsonOf<Auth['password']['reset']['$post']>
 
 /** What `login` resolves to: a code to enter (the default), or a session at once when the OTP step is off. */
@@ -205,9 +216,13 @@ export function createAuthClient(options: AuthClientOptions) {
     if (!wasSignedIn) return
     try {
       options.onSignedOut?.({ reason, ...(error ? { error } : {}) })
-    } finally {
-      notify()
+    } catch (thrown) {
+      // The app's callback failing must not break the call that noticed the sign-out.
+      queueMicrotask(() => {
+        throw thrown
+      })
     }
+    notify()
   }
 
   /** A session begins (login): anything in flight for an earlier session is disregarded. */
@@ -421,9 +436,11 @@ export function createAuthClient(options: AuthClientOptions) {
       await thenSignOut(data(plain.api.auth.logout.$post({ json: transport === 'body' && token ? { refreshToken: token } : {} })))
     },
 
-    /** Ends every session of the user, this one included. Resolves to how many were ended. */
+    /** Ends every session of the user, this one included, and signs out. Resolves to how many were ended. */
     async logoutAll(): Promise<number> {
-      return (await thenSignOut(data(api.api.auth['logout-all'].$post()))).revoked
+      const { revoked } = await data(api.api.auth['logout-all'].$post())
+      endSession('logout')
+      return revoked
     },
 
     /** The signed-in user, fresh from the API. */

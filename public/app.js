@@ -1,0 +1,260 @@
+// The demo page: plain DOM over the typed auth client (bundled from src/client by
+// scripts/build-client.mjs). The access token lives in the client's memory only; the
+// refresh token is the API's HttpOnly cookie, so a reload resumes through restore().
+import { AuthClientError, createAuthClient } from './assets/auth-client.js'
+
+/** @param {string} id */
+const $ = (id) => {
+  const element = document.getElementById(id)
+  if (!element) throw new Error(`#${id} is missing`)
+  return element
+}
+/** @param {string} id */
+const input = (id) => /** @type {HTMLInputElement} */ ($(id))
+
+const SIGNED_OUT_MESSAGES = {
+  logout: 'You are signed out.',
+  'session-ended': 'Your session was ended (signed out elsewhere, or revoked). Please sign in again.',
+  'refresh-failed': 'Your session expired. Please sign in again.',
+}
+
+const auth = createAuthClient({
+  baseUrl: location.origin,
+  tokenTransport: 'cookie',
+  onSignedOut: ({ reason }) => {
+    resetForms()
+    say(SIGNED_OUT_MESSAGES[reason] ?? 'You are signed out.', reason === 'logout' ? 'ok' : 'error')
+  },
+})
+
+/** The sign-up and sign-in steps in progress (memory only). */
+const pending = { verifyEmail: '', challengeId: '', loginEmail: '' }
+
+/**
+ * @param {string} message
+ * @param {'ok' | 'error' | ''} [kind]
+ */
+function say(message, kind = '') {
+  const status = $('status')
+  status.textContent = message
+  status.className = kind
+}
+
+/** @param {unknown} error */
+function sayError(error) {
+  if (error instanceof AuthClientError) {
+    const details = (error.details ?? []).map((d) => `${d.path} ${d.message}`).join('; ')
+    const wait = error.retryAfter ? ` Try again in ${error.retryAfter} s.` : ''
+    say(`${error.message}${details ? ` (${details})` : ''}${wait}`, 'error')
+    $('status').dataset.code = error.code
+  } else {
+    say(error instanceof Error ? error.message : String(error), 'error')
+  }
+}
+
+/**
+ * Runs a form's or button's action with its controls disabled and errors shown.
+ * @param {HTMLElement} element
+ * @param {() => Promise<void>} action
+ */
+async function busy(element, action) {
+  const controls = element instanceof HTMLFormElement ? [...element.elements] : [element]
+  for (const control of controls) control.setAttribute('disabled', '')
+  delete $('status').dataset.code
+  try {
+    await action()
+  } catch (error) {
+    sayError(error)
+  } finally {
+    for (const control of controls) control.removeAttribute('disabled')
+  }
+}
+
+/**
+ * @param {string} id
+ * @param {(form: HTMLFormElement) => Promise<void>} action
+ */
+function onSubmit(id, action) {
+  const form = /** @type {HTMLFormElement} */ ($(id))
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    void busy(form, () => action(form))
+  })
+}
+
+/**
+ * @param {string} id
+ * @param {() => Promise<void>} action
+ */
+function onClick(id, action) {
+  const button = $(id)
+  button.addEventListener('click', () => void busy(button, action))
+}
+
+function resetForms() {
+  $('register-form').hidden = false
+  $('verify-form').hidden = true
+  $('login-form').hidden = false
+  $('otp-form').hidden = true
+  input('login-password').value = ''
+  input('otp-code').value = ''
+  pending.challengeId = ''
+}
+
+/** @param {string | null | undefined} iso */
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : '')
+
+/** Shows the view that matches the client's state. */
+function render() {
+  const user = auth.user
+  $('loading').hidden = true
+  $('signed-out').hidden = auth.isSignedIn
+  $('signed-in').hidden = !auth.isSignedIn
+  document.body.dataset.state = auth.state
+  if (!user) return
+  $('profile-name').textContent = user.name
+  $('profile-email').textContent = user.email
+  $('profile-verified').textContent = user.emailVerified ? 'yes' : 'no'
+  $('profile-role').textContent = user.role
+  $('profile-created').textContent = when(user.createdAt)
+}
+
+async function loadSessions() {
+  const sessions = await auth.sessions()
+  const body = $('sessions')
+  body.replaceChildren(
+    ...sessions.map((session) => {
+      const row = document.createElement('tr')
+      row.dataset.sessionId = session.id
+      if (session.current) row.dataset.current = 'true'
+      const device = document.createElement('td')
+      device.className = 'device'
+      device.textContent = session.userAgent ?? 'unknown device'
+      if (session.current) {
+        const badge = document.createElement('span')
+        badge.className = 'badge'
+        badge.textContent = 'this device'
+        device.append(badge)
+      }
+      const cells = [session.ip ?? '', when(session.createdAt), when(session.lastUsedAt)].map((text) => {
+        const cell = document.createElement('td')
+        cell.textContent = text
+        return cell
+      })
+      const action = document.createElement('td')
+      const revoke = document.createElement('button')
+      revoke.type = 'button'
+      revoke.className = 'danger revoke'
+      revoke.textContent = session.current ? 'Sign out' : 'Revoke'
+      revoke.addEventListener('click', () =>
+        busy(revoke, async () => {
+          await auth.revokeSession(session.id)
+          if (auth.isSignedIn) {
+            say('Session revoked.', 'ok')
+            await loadSessions()
+          }
+        }),
+      )
+      action.append(revoke)
+      row.append(device, ...cells, action)
+      return row
+    }),
+  )
+  $('sessions-card').dataset.count = String(sessions.length)
+}
+
+async function showSignedIn() {
+  render()
+  input('name-input').value = auth.user?.name ?? ''
+  await loadSessions()
+}
+
+onSubmit('register-form', async () => {
+  const email = input('register-email').value
+  const user = await auth.register({ name: input('register-name').value, email, password: input('register-password').value })
+  pending.verifyEmail = user.email
+  $('verify-email-label').textContent = user.email
+  $('register-form').hidden = true
+  $('verify-form').hidden = false
+  input('verify-code').focus()
+  say('Account created. Enter the code we emailed you.', 'ok')
+})
+
+onSubmit('verify-form', async () => {
+  await auth.verifyEmail({ email: pending.verifyEmail, otp: input('verify-code').value.trim() })
+  input('login-email').value = pending.verifyEmail
+  input('verify-code').value = ''
+  input('register-password').value = ''
+  $('verify-form').hidden = true
+  $('register-form').hidden = false
+  input('login-password').focus()
+  say('Email verified. You can sign in now.', 'ok')
+})
+
+onSubmit('login-form', async () => {
+  const email = input('login-email').value
+  const step = await auth.login({ email, password: input('login-password').value })
+  input('login-password').value = ''
+  if (!step.otpRequired) {
+    say(`Welcome, ${step.user.name}.`, 'ok')
+    await showSignedIn()
+    return
+  }
+  pending.challengeId = step.challengeId
+  pending.loginEmail = email
+  $('otp-email-label').textContent = email
+  $('login-form').hidden = true
+  $('otp-form').hidden = false
+  input('otp-code').focus()
+  say('Enter the login code we emailed you.', 'ok')
+})
+
+onSubmit('otp-form', async () => {
+  const user = await auth.verifyOtp({ challengeId: pending.challengeId, otp: input('otp-code').value.trim() })
+  resetForms()
+  say(`Welcome, ${user.name}.`, 'ok')
+  await showSignedIn()
+})
+
+onClick('otp-resend', async () => {
+  await auth.resendOtp({ challengeId: pending.challengeId })
+  say('A new code is on its way.', 'ok')
+})
+
+onClick('otp-cancel', async () => {
+  resetForms()
+  say('')
+})
+
+onSubmit('name-form', async () => {
+  const user = await auth.updateProfile({ name: input('name-input').value })
+  say(`Name changed to ${user.name}.`, 'ok')
+})
+
+onClick('sessions-reload', loadSessions)
+
+onClick('logout', async () => {
+  await auth.logout()
+})
+
+onClick('logout-all', async () => {
+  const revoked = await auth.logoutAll()
+  say(`Signed out of ${revoked} session${revoked === 1 ? '' : 's'}.`, 'ok')
+})
+
+auth.subscribe(render)
+
+// A reload: resume the session through the HttpOnly refresh cookie, if there is one.
+try {
+  const user = await auth.restore()
+  if (user) {
+    await showSignedIn()
+    say(`Welcome back, ${user.name}.`, 'ok')
+  } else {
+    render()
+  }
+} catch (error) {
+  render()
+  sayError(error)
+}
+document.body.dataset.ready = 'true'
