@@ -6,7 +6,7 @@ import { audit, emailDigest } from './audit'
 import { foldForSearch } from '../schemas/common'
 import type { PublicUser } from '../schemas/responses'
 import type { Deps } from './deps'
-import { checkCode, codeKey, issueCode, readCode, spendCode, spentBy, unavailable } from './otp'
+import { checkCode, codeKey, issueCode, prepareCode, readCode, spendCode, spentBy, unavailable } from './otp'
 import { openSession, revokeUserSessions, type IssuedTokens } from './sessions'
 
 /** The user object of the API: never the hash, never internal columns. */
@@ -50,30 +50,37 @@ export async function register(
   now = Date.now(),
 ): Promise<UserRow> {
   const passwordHash = await hashPassword(input.password, deps.config.passwordPepper)
-  let user: UserRow | undefined
+  const id = crypto.randomUUID()
+  const code = prepareCode(deps, { userId: id, email: input.email, purpose: 'verify_email', key: codeKey.account('verify_email', id) }, now)
+  let results
   try {
-    ;[user] = await deps.db
-      .insert(users)
-      .values({
-        id: crypto.randomUUID(),
-        email: input.email,
-        name: input.name,
-        nameFolded: foldForSearch(input.name),
-        mobile: input.mobile ?? null,
-        passwordHash,
-        role: 'user',
-        createdAt: now,
-        updatedAt: now,
-      })
-      .returning()
+    // The account and its first code in one batch: one round trip, and no account without a code.
+    results = await deps.db.batch([
+      deps.db
+        .insert(users)
+        .values({
+          id,
+          email: input.email,
+          name: input.name,
+          nameFolded: foldForSearch(input.name),
+          mobile: input.mobile ?? null,
+          passwordHash,
+          role: 'user',
+          createdAt: now,
+          updatedAt: now,
+        })
+        .returning(),
+      ...code.statements,
+    ])
   } catch (error) {
     // The partial unique index decides, so two racing registrations cannot both win.
     if (isUniqueViolation(error)) throw new ApiError('EMAIL_TAKEN')
     throw error
   }
+  const [[user], inserted] = results
   if (!user) throw new ApiError('INTERNAL_ERROR')
+  await code.finish(inserted)
   audit(deps, { type: 'register', userId: user.id }, now)
-  await issueCode(deps, { userId: user.id, email: user.email, purpose: 'verify_email', key: codeKey.account('verify_email', user.id) }, now)
   return user
 }
 
@@ -122,37 +129,55 @@ export const LOGIN_FAILURE_WINDOW_MS = 15 * 60_000
 /**
  * Takes one of the five attempts an email address has per window, before the password is
  * checked: one conditional upsert, so parallel guesses cannot get past the limit. The attempt
- * counts as a failure until a success gives it back. Throws RATE_LIMITED when none is left.
+ * counts as a failure until a success gives it back. The same batch reads the account, so the
+ * password step costs one round trip before the hash. Throws RATE_LIMITED when no attempt is left.
  */
-async function takeLoginAttempt(deps: Deps, emailKey: string, now: number) {
+async function takeLoginAttempt(deps: Deps, emailKey: string, email: string, now: number): Promise<UserRow | undefined> {
+  const { db } = deps
   const windowStart = now - LOGIN_FAILURE_WINDOW_MS
-  const [taken] = await deps.db
-    .insert(loginFailures)
-    .values({ emailKey, failures: 1, windowStartedAt: now })
-    .onConflictDoUpdate({
-      target: loginFailures.emailKey,
-      set: {
-        failures: sql`CASE WHEN ${loginFailures.windowStartedAt} <= ${windowStart} THEN 1 ELSE ${loginFailures.failures} + 1 END`,
-        windowStartedAt: sql`CASE WHEN ${loginFailures.windowStartedAt} <= ${windowStart} THEN ${now} ELSE ${loginFailures.windowStartedAt} END`,
-      },
-      setWhere: or(lte(loginFailures.windowStartedAt, windowStart), lt(loginFailures.failures, LOGIN_FAILURE_LIMIT)),
-    })
-    .returning({ failures: loginFailures.failures })
-  if (taken) return
-  const [row] = await deps.db.select().from(loginFailures).where(eq(loginFailures.emailKey, emailKey))
-  const retryAfter = row ? Math.ceil((row.windowStartedAt + LOGIN_FAILURE_WINDOW_MS - now) / 1000) : 60
-  throw new ApiError('RATE_LIMITED', { message: 'Too many failed logins for this email. Try again later.', retryAfter: Math.max(1, retryAfter) })
+  const [taken, counter, found] = await db.batch([
+    db
+      .insert(loginFailures)
+      .values({ emailKey, failures: 1, windowStartedAt: now })
+      .onConflictDoUpdate({
+        target: loginFailures.emailKey,
+        set: {
+          failures: sql`CASE WHEN ${loginFailures.windowStartedAt} <= ${windowStart} THEN 1 ELSE ${loginFailures.failures} + 1 END`,
+          windowStartedAt: sql`CASE WHEN ${loginFailures.windowStartedAt} <= ${windowStart} THEN ${now} ELSE ${loginFailures.windowStartedAt} END`,
+        },
+        setWhere: or(lte(loginFailures.windowStartedAt, windowStart), lt(loginFailures.failures, LOGIN_FAILURE_LIMIT)),
+      })
+      .returning({ failures: loginFailures.failures }),
+    db.select({ windowStartedAt: loginFailures.windowStartedAt }).from(loginFailures).where(eq(loginFailures.emailKey, emailKey)),
+    db
+      .select()
+      .from(users)
+      .where(and(eq(users.email, email), isNull(users.deletedAt))),
+  ])
+  if (taken.length === 0) {
+    const started = counter[0]?.windowStartedAt
+    const retryAfter = started !== undefined ? Math.ceil((started + LOGIN_FAILURE_WINDOW_MS - now) / 1000) : 60
+    throw new ApiError('RATE_LIMITED', { message: 'Too many failed logins for this email. Try again later.', retryAfter: Math.max(1, retryAfter) })
+  }
+  return found[0]
 }
+
+/** The statement that gives back the attempt a successful login took. */
+const giveBackAttempt = (deps: Deps, emailKey: string) =>
+  deps.db
+    .update(loginFailures)
+    .set({ failures: sql`max(${loginFailures.failures} - 1, 0)` })
+    .where(eq(loginFailures.emailKey, emailKey))
 
 /**
  * The password step. One answer, and one PBKDF2 run, whether or not the account exists;
  * failures are counted per email address exactly, whether or not an account holds it.
+ * Returns the account and the statement that gives the attempt back, for the caller to batch.
  */
-export async function checkCredentials(deps: Deps, email: string, password: string, now = Date.now()): Promise<UserRow> {
+export async function checkCredentials(deps: Deps, email: string, password: string, now = Date.now()) {
   const { config, db } = deps
   const emailKey = await loginFailureKey(deps, email)
-  await takeLoginAttempt(deps, emailKey, now)
-  const user = await findLiveUserByEmail(deps, email)
+  const user = await takeLoginAttempt(deps, emailKey, email, now)
   const stored = user?.passwordHash ?? (await dummyPasswordHash(config.passwordPepper))
   const check = await verifyPassword(password, stored, config.passwordPepper)
   if (!user || !check.valid) {
@@ -160,13 +185,6 @@ export async function checkCredentials(deps: Deps, email: string, password: stri
     audit(deps, { type: 'login_failure', userId: user?.id ?? null, detail }, now)
     throw new ApiError('INVALID_CREDENTIALS')
   }
-  // Give back the attempt taken above: only failures count.
-  deps.defer(
-    db
-      .update(loginFailures)
-      .set({ failures: sql`max(${loginFailures.failures} - 1, 0)` })
-      .where(eq(loginFailures.emailKey, emailKey)),
-  )
   if (check.needsRehash) {
     // Upgrade the stored work factor while the password is at hand.
     deps.defer(
@@ -175,7 +193,8 @@ export async function checkCredentials(deps: Deps, email: string, password: stri
       ),
     )
   }
-  return user
+  // Only failures count: a success gives its attempt back, in the caller's next batch.
+  return { user, giveBack: giveBackAttempt(deps, emailKey) }
 }
 
 export type LoginResult =
@@ -184,8 +203,9 @@ export type LoginResult =
 
 /** Password login: a challenge with a mailed code when the OTP step is on, tokens when it is off. */
 export async function login(deps: Deps, email: string, password: string, now = Date.now()): Promise<LoginResult> {
-  const user = await checkCredentials(deps, email, password, now)
+  const { user, giveBack } = await checkCredentials(deps, email, password, now)
   if (deps.config.requireEmailVerification && user.emailVerifiedAt === null) {
+    deps.defer(giveBack)
     // The password was right, so saying so leaks nothing; send a fresh code unless one just went out.
     await issueCode(deps, { userId: user.id, email: user.email, purpose: 'verify_email', key: codeKey.account('verify_email', user.id) }, now).catch(
       (error: unknown) => {
@@ -195,10 +215,12 @@ export async function login(deps: Deps, email: string, password: string, now = D
     throw new ApiError('EMAIL_NOT_VERIFIED')
   }
   if (deps.config.loginOtp === 'off') {
-    return { kind: 'tokens', tokens: await openSession(deps, user.id, proofValues(deps, user, false, now), undefined, now) }
+    return { kind: 'tokens', tokens: await openSession(deps, user.id, proofValues(deps, user, false, now), undefined, now, [giveBack]) }
   }
   const challengeId = crypto.randomUUID()
-  await issueCode(deps, { userId: user.id, email: user.email, purpose: 'login', key: codeKey.challenge(challengeId), newChallenge: true }, now)
+  const code = prepareCode(deps, { userId: user.id, email: user.email, purpose: 'login', key: codeKey.challenge(challengeId), newChallenge: true }, now)
+  const [inserted] = await deps.db.batch([...code.statements, giveBack])
+  await code.finish(inserted)
   return { kind: 'challenge', challengeId, expiresIn: deps.config.otpTtl }
 }
 

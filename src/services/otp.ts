@@ -49,11 +49,12 @@ export interface CodeTarget {
 }
 
 /**
- * Creates a code for an account and purpose, stores it under `key` and mails it after the response.
- * The send throttle (one a minute, ten an hour) is decided by one conditional insert in D1;
- * the same statement batch retires the code it replaces.
+ * Prepares a code for an account and purpose: the D1 statements that decide the send
+ * throttle (one a minute, ten an hour) by one conditional insert and retire the code it
+ * replaces, and `finish`, which, given the insert's result, stores the code's hash in KV and
+ * mails it after the response. Callers may batch the statements with their own writes.
  */
-export async function issueCode(deps: Deps, target: CodeTarget, now = Date.now()): Promise<StoredCode> {
+export function prepareCode(deps: Deps, target: CodeTarget, now = Date.now()) {
   const { db, config } = deps
   const codeId = crypto.randomUUID()
   const code = randomDigits(6)
@@ -78,34 +79,46 @@ export async function issueCode(deps: Deps, target: CodeTarget, now = Date.now()
         AND (SELECT count(*) FROM otp_codes
           WHERE user_id = ${target.userId} AND purpose = ${target.purpose} AND created_at > ${hourAgo}) < ${OTP_HOURLY_LIMIT}`)
     .returning({ id: otpCodes.id })
-  const [inserted] = retired
-    ? await db.batch([
-        insert,
+  const retire = retired
+    ? [
         db
           .update(otpCodes)
           .set({ consumedAt: now })
           .where(and(retired, isNull(otpCodes.consumedAt), ne(otpCodes.id, codeId), sql`EXISTS (SELECT 1 FROM otp_codes WHERE id = ${codeId})`)),
-      ])
-    : [await insert]
-  if (inserted.length !== 1) {
-    throw new ApiError('RATE_LIMITED', {
-      message: 'A code was sent recently. Wait before asking for another.',
-      retryAfter: await throttleRetryAfter(deps, target.userId, target.purpose, now),
-    })
-  }
+      ]
+    : []
 
-  const stored: StoredCode = {
-    codeId,
-    userId: target.userId,
-    email: target.email,
-    purpose: target.purpose,
-    hash: await codeHash(deps, codeId, code),
-    createdAt: now,
-    expiresAt,
+  return {
+    statements: [insert, ...retire] as const,
+    /** Given the rows the insert returned: RATE_LIMITED when the throttle held it back, else store and mail. */
+    async finish(inserted: readonly unknown[]): Promise<StoredCode> {
+      if (inserted.length !== 1) {
+        throw new ApiError('RATE_LIMITED', {
+          message: 'A code was sent recently. Wait before asking for another.',
+          retryAfter: await throttleRetryAfter(deps, target.userId, target.purpose, now),
+        })
+      }
+      const stored: StoredCode = {
+        codeId,
+        userId: target.userId,
+        email: target.email,
+        purpose: target.purpose,
+        hash: await codeHash(deps, codeId, code),
+        createdAt: now,
+        expiresAt,
+      }
+      await deps.kv.put(target.key, JSON.stringify(stored), { expirationTtl: Math.max(KV_MIN_TTL, config.otpTtl) })
+      deps.defer(deps.mailer.send({ to: target.email, purpose: target.purpose, code, expiresIn: config.otpTtl }))
+      return stored
+    },
   }
-  await deps.kv.put(target.key, JSON.stringify(stored), { expirationTtl: Math.max(KV_MIN_TTL, config.otpTtl) })
-  deps.defer(deps.mailer.send({ to: target.email, purpose: target.purpose, code, expiresIn: config.otpTtl }))
-  return stored
+}
+
+/** Creates, stores and mails a code on its own (see `prepareCode`). */
+export async function issueCode(deps: Deps, target: CodeTarget, now = Date.now()): Promise<StoredCode> {
+  const prepared = prepareCode(deps, target, now)
+  const [inserted] = await deps.db.batch(prepared.statements)
+  return prepared.finish(inserted)
 }
 
 async function throttleRetryAfter(deps: Deps, userId: string, purpose: OtpPurpose, now: number): Promise<number> {

@@ -1,4 +1,5 @@
 import { and, desc, eq, gt, isNull, ne, sql, type SQL } from 'drizzle-orm'
+import type { BatchItem } from 'drizzle-orm/batch'
 import { decodeJwt } from 'jose'
 import type { Config } from '../config'
 import { sha256 } from '../crypto/random'
@@ -59,6 +60,8 @@ export async function openSession(
   userValues: Partial<typeof users.$inferInsert>,
   code?: StoredCode,
   now = Date.now(),
+  /** Further writes that belong to this login (giving back the login attempt), run last in the batch. */
+  also: readonly BatchItem<'sqlite'>[] = [],
 ): Promise<IssuedTokens> {
   const { db, config, meta } = deps
   const sessionId = crypto.randomUUID()
@@ -84,11 +87,11 @@ export async function openSession(
   ] as const
   let user: UserRow | undefined
   if (code) {
-    const [spent, updated] = await db.batch([spendCode(deps, code.codeId, sessionId, now), ...writes])
+    const [spent, updated] = await db.batch([spendCode(deps, code.codeId, sessionId, now), ...writes, ...also])
     if (spent.length === 0) throw await unavailable(deps, code, now)
     user = updated[0]
   } else {
-    user = (await db.batch([...writes]))[0][0]
+    user = (await db.batch([...writes, ...also]))[0][0]
   }
   if (!user) throw new ApiError('INVALID_CREDENTIALS')
   audit(deps, { type: 'login_success', userId, sessionId, detail: { otp: Boolean(code) } }, now)
