@@ -91,7 +91,7 @@ export function createApp() {
   app.use(
     secureHeaders({
       strictTransportSecurity: 'max-age=31536000; includeSubDomains',
-      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
       referrerPolicy: 'no-referrer',
       xFrameOptions: 'DENY',
       // A route may set its own policy (the /docs page needs one that lets its script run).

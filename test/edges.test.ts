@@ -246,8 +246,11 @@ describe('security headers', () => {
     const csp = h.get('Content-Security-Policy') ?? ''
     expect(csp).toContain("default-src 'none'")
     expect(csp).toContain("frame-ancestors 'none'")
-    expect(h.get('X-Frame-Options')).toMatch(/^(DENY|SAMEORIGIN)$/i)
-    expect(h.get('Referrer-Policy')).toBeTruthy()
+    expect(csp).toContain("base-uri 'none'")
+    expect(csp).toContain("form-action 'none'")
+    expect(h.get('X-Frame-Options')).toBe('DENY')
+    expect(h.get('Referrer-Policy')).toBe('no-referrer')
+    expect(h.get('Content-Type') ?? 'application/json; charset=utf-8').toMatch(/^application\/json; charset=utf-8$/)
     expect(h.get('X-Powered-By')).toBeNull()
   }
 
