@@ -168,7 +168,7 @@ describe('the failing D1 double', () => {
 
 describe('POST /api/auth/refresh when the rotation batch fails', () => {
   it('answers 503 without a cookie, and the original refresh token still refreshes afterwards', async () => {
-    const rotate = /update "refresh_tokens" set "rotated_at"/i
+    const rotate = /update "?refresh_tokens"? set "?rotated_at"?/i
     const probe = await signIn()
     const log = await dryRun(async (db) => expect((await refreshWith(probe.refreshToken, { env: withDb(db) })).status).toBe(200))
     const failAt = statementAfter(log, rotate)
@@ -192,7 +192,7 @@ describe('POST /api/auth/refresh when the rotation batch fails', () => {
   })
 
   it('answers 503 for a failure at the start of the rotation too, and nothing is revoked', async () => {
-    const rotate = /update "refresh_tokens" set "rotated_at"/i
+    const rotate = /update "?refresh_tokens"? set "?rotated_at"?/i
     const probe = await signIn()
     const log = await dryRun(async (db) => expect((await refreshWith(probe.refreshToken, { env: withDb(db) })).status).toBe(200))
     const s = await signIn()

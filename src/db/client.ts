@@ -29,11 +29,20 @@ export class RequestDb {
   }
 
   get primary(): Db {
+    return this.#openPrimary().db
+  }
+
+  /** The primary session itself, for the hot-path statements written as plain SQL. */
+  get primarySession(): D1DatabaseSession {
+    return this.#openPrimary().session
+  }
+
+  #openPrimary() {
     if (!this.#primary) {
       const session = this.#binding.withSession('first-primary')
       this.#primary = { session, db: getDb(session) }
     }
-    return this.#primary.db
+    return this.#primary
   }
 
   get replica(): Db {

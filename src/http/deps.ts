@@ -9,6 +9,7 @@ export function deps(c: Context<AppEnv>): Deps {
   const { config, db, d1, log, meta } = c.var
   return {
     db,
+    d1: d1.primarySession,
     get readDb() {
       return d1.replica
     },

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono'
 import { verifyAccessToken } from '../crypto/tokens'
 import { ApiError } from '../errors'
-import { loadLiveSessionUser } from '../services/sessions'
+import { sessionUser } from '../db/hot-path'
 import type { AppEnv } from '../types'
 
 /** The token of an `Authorization: Bearer <token>` header, if that is what the header holds. */
@@ -19,7 +19,7 @@ export const requireAuth = (): MiddlewareHandler<AppEnv> =>
     const token = bearerToken(c.req.header('Authorization'))
     if (!token) throw new ApiError('TOKEN_MISSING')
     const claims = await verifyAccessToken(token, c.var.config)
-    const user = await loadLiveSessionUser(c.var.db, claims.sid, claims.sub)
+    const user = await sessionUser(c.var.d1.primarySession, claims.sid, claims.sub, Date.now())
     if (!user) throw new ApiError('TOKEN_REVOKED')
     c.set('auth', { userId: user.id, sessionId: claims.sid, role: user.role, user })
     await next()

@@ -8,6 +8,8 @@ import type { Mailer } from './mailer'
 export interface Deps {
   /** Primary: writes and security decisions. */
   db: Db
+  /** The same primary session, for the hot-path statements of db/hot-path.ts. */
+  d1: D1Database | D1DatabaseSession
   /** Reads that tolerate replica lag (lists); the client's bookmark keeps its own writes visible. */
   readDb: Db
   kv: KVNamespace

@@ -5,9 +5,10 @@ import type { Config } from '../config'
 import { sha256 } from '../crypto/random'
 import { signAccessToken, signRefreshToken, verifyRefreshToken } from '../crypto/tokens'
 import type { Db } from '../db/client'
-import { refreshTokens, sessions, users, type RefreshTokenRow, type SessionRow, type UserRow } from '../db/schema'
+import { refreshTokens, sessions, users, type RefreshTokenRow, type UserRow } from '../db/schema'
 import { ApiError } from '../errors'
 import { audit } from './audit'
+import { rotate, tokenState, type TokenState } from '../db/hot-path'
 import type { Deps } from './deps'
 import { spendCode, spentBy, unavailable, type StoredCode } from './otp'
 
@@ -98,22 +99,6 @@ export async function openSession(
   return issue(config, user, token, refreshToken, now)
 }
 
-interface TokenState {
-  token: RefreshTokenRow
-  session: SessionRow
-  user: UserRow
-}
-
-async function loadTokenState(db: Db, jti: string): Promise<TokenState | undefined> {
-  const [row] = await db
-    .select({ token: refreshTokens, session: sessions, user: users })
-    .from(refreshTokens)
-    .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(eq(refreshTokens.id, jti))
-  return row
-}
-
 /** Refuses a token whose session or account is no longer live. */
 function assertLive(state: TokenState, now: number) {
   if (state.session.revokedAt !== null || state.user.deletedAt !== null) throw new ApiError('TOKEN_REVOKED')
@@ -126,10 +111,10 @@ function assertLive(state: TokenState, now: number) {
  * of its successor, so concurrent refreshes with one token produce exactly one successor.
  */
 export async function rotateRefreshToken(deps: Deps, presented: string, now = Date.now()): Promise<IssuedTokens> {
-  const { db, config } = deps
+  const { config } = deps
   const claims = await verifyRefreshToken(presented, config)
   const hash = await sha256(presented)
-  const state = await loadTokenState(db, claims.jti)
+  const state = await tokenState(deps.d1, claims.jti)
   if (!state || state.token.tokenHash !== hash || state.session.userId !== claims.sub) throw new ApiError('TOKEN_INVALID')
   assertLive(state, now)
   if (state.token.rotatedAt !== null) return replayed(deps, state, now)
@@ -141,33 +126,20 @@ export async function rotateRefreshToken(deps: Deps, presented: string, now = Da
     expiresAt: refreshExpiry(config, state.session.expiresAt, now),
   }
   const refreshToken = await signRefreshToken(refreshClaims(successor, state.user.id), config)
-  const [won] = await db.batch([
-    db
-      .update(refreshTokens)
-      .set({ rotatedAt: now, replacedBy: successor.id })
-      .where(
-        and(
-          eq(refreshTokens.id, state.token.id),
-          isNull(refreshTokens.rotatedAt),
-          sql`EXISTS (SELECT 1 FROM sessions WHERE sessions.id = ${state.session.id}
-                AND sessions.revoked_at IS NULL AND sessions.expires_at > ${now})`,
-        ),
-      )
-      .returning({ id: refreshTokens.id }),
-    // The successor exists only if this request's UPDATE above is the one that rotated.
-    db.insert(refreshTokens).select(sql`
-      SELECT ${successor.id}, ${successor.sessionId}, ${await sha256(refreshToken)}, ${successor.issuedAt}, ${successor.expiresAt}, NULL, NULL
-      WHERE EXISTS (SELECT 1 FROM refresh_tokens WHERE id = ${state.token.id} AND replaced_by = ${successor.id})`),
-    db.update(sessions).set({ lastUsedAt: now }).where(and(eq(sessions.id, state.session.id), liveSession(now))),
-  ])
-  if (won.length === 0) {
+  const won = await rotate(deps.d1, {
+    previousId: state.token.id,
+    sessionId: state.session.id,
+    successor: { ...successor, tokenHash: await sha256(refreshToken) },
+    now,
+    audit: { userId: state.user.id, ...deps.meta },
+  })
+  if (!won) {
     // Another request rotated it first (or the session ended meanwhile): judge it as a replay.
-    const latest = await loadTokenState(db, claims.jti)
+    const latest = await tokenState(deps.d1, claims.jti)
     if (!latest) throw new ApiError('TOKEN_INVALID')
     assertLive(latest, now)
     return replayed(deps, latest, now)
   }
-  audit(deps, { type: 'refresh', userId: state.user.id, sessionId: state.session.id }, now)
   return issue(config, state.user, successor, refreshToken, now)
 }
 
@@ -238,24 +210,11 @@ export async function logoutByRefreshToken(deps: Deps, presented: string, now = 
     if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.jti !== 'string') return
     claims = { sub: payload.sub, sid: payload.sid, jti: payload.jti }
   }
-  const state = await loadTokenState(db, claims.jti)
+  const state = await tokenState(deps.d1, claims.jti)
   if (!state || state.token.tokenHash !== (await sha256(presented)) || state.session.userId !== claims.sub) return
   if (await revokeSession(db, state.session.id, 'logout', now)) {
     audit(deps, { type: 'logout', userId: state.user.id, sessionId: state.session.id }, now)
   }
-}
-
-/**
- * Confirms, in one read, that a session is live and its account active, and returns
- * the account as it is now (role included). Undefined when either has ended.
- */
-export async function loadLiveSessionUser(db: Db, sessionId: string, userId: string, now = Date.now()) {
-  const [row] = await db
-    .select({ user: users })
-    .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), liveSession(now), isNull(users.deletedAt)))
-  return row?.user
 }
 
 /** A user's live sessions, newest first. */
