@@ -42,7 +42,7 @@ function isStoreFailure(error: unknown): boolean {
 
 /** Maps anything thrown to an ApiError; what is not ours is logged and answered generically. */
 function toApiError(c: Context<AppEnv>, error: unknown): ApiError {
-  const log = c.var.log ?? createLogger()
+  const log = c.get('log') ?? createLogger()
   if (error instanceof ApiError) {
     // The reason behind a 5xx (a missing secret, say) goes to the log only.
     if (error.status >= 500) log.error('request.failed', { error: error.code, reason: describeError(error.cause) })
@@ -68,12 +68,12 @@ export function createApp() {
   app.use(requestId())
   app.use(async function requestLog(c, next) {
     const started = Date.now()
-    const log = createLogger({ requestId: c.var.requestId })
+    const log = createLogger({ requestId: c.get('requestId') })
     c.set('log', log)
     c.set('meta', {
       ip: c.req.header('CF-Connecting-IP') ?? null,
       userAgent: c.req.header('User-Agent')?.slice(0, 512) ?? null,
-      requestId: c.var.requestId,
+      requestId: c.get('requestId'),
     })
     await next()
     // JSON is UTF-8; say so, so no client sniffs another charset.
@@ -106,7 +106,6 @@ export function createApp() {
     // Only something shaped like a D1 bookmark is passed on; anything else starts unconstrained.
     const d1 = new RequestDb(c.env.DB, bookmark && /^[0-9a-f]{8}(?:-[0-9a-f]{1,64}){1,8}$/i.test(bookmark) ? bookmark : undefined)
     c.set('d1', d1)
-    c.set('db', d1.primary)
     await next()
     const latest = d1.bookmark()
     if (latest) c.res.headers.set(BOOKMARK_HEADER, latest)

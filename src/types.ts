@@ -1,5 +1,5 @@
 import type { Config } from './config'
-import type { Db, RequestDb } from './db/client'
+import type { RequestDb } from './db/client'
 import type { UserRow } from './db/schema'
 import type { Logger } from './log'
 
@@ -23,8 +23,6 @@ export type AppEnv = {
   Bindings: Env
   Variables: {
     config: Config
-    /** Primary D1 access: writes and security decisions. */
-    db: Db
     /** Both D1 sessions of the request (primary and lag-tolerant replica). */
     d1: RequestDb
     auth: AuthContext

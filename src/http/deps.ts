@@ -6,10 +6,19 @@ import type { AppEnv } from '../types'
 
 /** The service dependencies of one request. */
 export function deps(c: Context<AppEnv>): Deps {
-  const { config, db, d1, log, meta } = c.var
+  // c.get, not c.var: Hono builds a new object from its variable map on every c.var access.
+  const config = c.get('config')
+  const d1 = c.get('d1')
+  const log = c.get('log')
+  const meta = c.get('meta')
   return {
-    db,
-    d1: d1.primarySession,
+    // Opened on first use: a route that never touches D1 builds no drizzle client.
+    get db() {
+      return d1.primary
+    },
+    get d1() {
+      return d1.primarySession
+    },
     get readDb() {
       return d1.replica
     },

@@ -34,7 +34,7 @@ export function tokenResponse(c: Context<AppEnv>, tokens: IssuedTokens, transpor
   const data = {
     accessToken: tokens.accessToken,
     tokenType: 'Bearer' as const,
-    expiresIn: c.var.config.accessTokenTtl,
+    expiresIn: c.get('config').accessTokenTtl,
     user: toPublicUser(tokens.user),
     ...(transport === 'body' ? { refreshToken: tokens.refreshToken } : {}),
   }

@@ -12,7 +12,7 @@ const EXPOSE_HEADERS = 'X-Request-Id, Retry-After, X-D1-Bookmark'
 export const corsAllowlist = (): MiddlewareHandler<AppEnv> =>
   async function corsAllowlist(c, next) {
     const origin = c.req.header('Origin')
-    const allowed = origin !== undefined && c.var.config.corsOrigins.includes(origin)
+    const allowed = origin !== undefined && c.get('config').corsOrigins.includes(origin)
     const preflight = c.req.method === 'OPTIONS' && c.req.header('Access-Control-Request-Method') !== undefined
     if (preflight) {
       const headers = new Headers({ Vary: 'Origin' })

@@ -13,7 +13,7 @@ export const requireTrustedOrigin = (): MiddlewareHandler<AppEnv> =>
     if (getCookie(c, REFRESH_COOKIE, 'host') !== undefined) {
       const origin = c.req.header('Origin')
       const own = new URL(c.req.url).origin
-      if (!origin || (origin !== own && !c.var.config.corsOrigins.includes(origin))) throw new ApiError('CSRF_REJECTED')
+      if (!origin || (origin !== own && !c.get('config').corsOrigins.includes(origin))) throw new ApiError('CSRF_REJECTED')
     }
     await next()
   }

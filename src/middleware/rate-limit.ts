@@ -15,7 +15,7 @@ const PERIOD_SECONDS = 60
  */
 export const rateLimit = (binding: LimiterBinding, scope: string): MiddlewareHandler<AppEnv> =>
   async function rateLimit(c, next) {
-    const key = `${scope}:${c.var.meta.ip ?? 'unknown'}`
+    const key = `${scope}:${c.get('meta').ip ?? 'unknown'}`
     let allowed: boolean
     try {
       allowed = (await c.env[binding].limit({ key })).success

@@ -18,8 +18,8 @@ export const requireAuth = (): MiddlewareHandler<AppEnv> =>
   async function requireAuth(c, next) {
     const token = bearerToken(c.req.header('Authorization'))
     if (!token) throw new ApiError('TOKEN_MISSING')
-    const claims = await verifyAccessToken(token, c.var.config)
-    const user = await sessionUser(c.var.d1.primarySession, claims.sid, claims.sub, Date.now())
+    const claims = await verifyAccessToken(token, c.get('config'))
+    const user = await sessionUser(c.get('d1').primarySession, claims.sid, claims.sub, Date.now())
     if (!user) throw new ApiError('TOKEN_REVOKED')
     c.set('auth', { userId: user.id, sessionId: claims.sid, role: user.role, user })
     await next()

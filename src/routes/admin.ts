@@ -22,16 +22,16 @@ export const adminRoutes = new Hono<AppEnv>()
   })
 
   .patch('/users/:id', requireAuth(), requireRole('admin'), validate('param', UserIdParams), validate('json', RoleChangeBody), async (c) => {
-    const user = await changeRole(deps(c), c.var.auth.userId, c.req.valid('param').id, c.req.valid('json').role)
+    const user = await changeRole(deps(c), c.get('auth').userId, c.req.valid('param').id, c.req.valid('json').role)
     return ok(c, { user: toAdminUser(user) }, 200, 'Role updated.')
   })
 
   .delete('/users/:id', requireAuth(), requireRole('admin'), validate('param', UserIdParams), async (c) => {
-    await adminDeleteUser(deps(c), c.var.auth.userId, c.req.valid('param').id)
+    await adminDeleteUser(deps(c), c.get('auth').userId, c.req.valid('param').id)
     return ok(c, {}, 200, 'User deleted.')
   })
 
   .get('/audit', requireAuth(), requireRole('admin'), validate('query', AuditQuery), async (c) => {
-    const page = await listAuditEvents(c.var.d1.replica, c.req.valid('query'))
+    const page = await listAuditEvents(c.get('d1').replica, c.req.valid('query'))
     return ok(c, { events: page.events, nextCursor: page.next ? encodeCursor(page.next) : null })
   })

@@ -94,26 +94,26 @@ export const authRoutes = new Hono<AppEnv>()
     return ok(c, {}, 200, 'Password reset. Sign in with the new password.')
   })
 
-  .get('/profile', requireAuth(), (c) => ok(c, { user: toPublicUser(c.var.auth.user) }))
+  .get('/profile', requireAuth(), (c) => ok(c, { user: toPublicUser(c.get('auth').user) }))
 
   .post('/password/change', requireAuth(), validate('json', ChangePasswordBody), async (c) => {
     const { currentPassword, newPassword } = c.req.valid('json')
-    await changePassword(deps(c), c.var.auth, currentPassword, newPassword)
+    await changePassword(deps(c), c.get('auth'), currentPassword, newPassword)
     return ok(c, {}, 200, 'Password changed. Other sessions were signed out.')
   })
 
   .post('/logout-all', requireAuth(), async (c) => {
-    const revoked = await logoutAll(deps(c), c.var.auth.userId, c.var.auth.sessionId)
+    const revoked = await logoutAll(deps(c), c.get('auth').userId, c.get('auth').sessionId)
     clearRefreshCookie(c)
     return ok(c, { revoked }, 200, 'Every session was signed out.')
   })
 
   .get('/sessions', requireAuth(), async (c) => {
-    const { userId, sessionId } = c.var.auth
-    return ok(c, { sessions: await listSessions(c.var.d1.replica, userId, sessionId) })
+    const { userId, sessionId } = c.get('auth')
+    return ok(c, { sessions: await listSessions(c.get('d1').replica, userId, sessionId) })
   })
 
   .delete('/sessions/:id', requireAuth(), validate('param', SessionParams), async (c) => {
-    await revokeOwnSession(deps(c), c.var.auth.userId, c.req.valid('param').id)
+    await revokeOwnSession(deps(c), c.get('auth').userId, c.req.valid('param').id)
     return ok(c, {}, 200, 'Session revoked.')
   })

@@ -48,7 +48,7 @@ async function probe(work: () => Promise<unknown>): Promise<Check> {
 export const serviceRoutes = new Hono<AppEnv>().get('/health', async (c) => {
   if (!c.req.query('deep')) return c.json({ success: true as const, data: { status: 'ok' as const } })
   const [d1, kv] = await Promise.all([
-    probe(() => c.var.db.get(sql`SELECT 1`)),
+    probe(() => c.get('d1').primary.get(sql`SELECT 1`)),
     probe(() => c.env.OTP_KV.get('health:probe')),
   ])
   if (!d1.ok || !kv.ok) {
@@ -70,7 +70,7 @@ export const serviceRoutes = new Hono<AppEnv>().get('/health', async (c) => {
   })
   /** Public keys for verifying access tokens elsewhere; only when they are signed with Ed25519. */
   .get('/.well-known/jwks.json', async (c) => {
-    const jwks = await accessTokenJwkSet(c.var.config)
+    const jwks = await accessTokenJwkSet(c.get('config'))
     if (!jwks) throw new ApiError('NOT_FOUND', { message: 'Access tokens are signed with a shared secret; there are no public keys.' })
     c.header('Cache-Control', 'public, max-age=300')
     return c.json(jwks)

@@ -11,20 +11,20 @@ const update = validate('json', ProfileUpdateBody)
 
 /** The signed-in user's own account, mounted at /api/user. */
 export const userRoutes = new Hono<AppEnv>()
-  .get('/profile', requireAuth(), (c) => ok(c, { user: toPublicUser(c.var.auth.user) }))
+  .get('/profile', requireAuth(), (c) => ok(c, { user: toPublicUser(c.get('auth').user) }))
 
   .put('/profile', requireAuth(), update, async (c) => {
-    const user = await updateProfile(deps(c), c.var.auth.userId, c.req.valid('json'))
+    const user = await updateProfile(deps(c), c.get('auth').userId, c.req.valid('json'))
     return ok(c, { user: toPublicUser(user) }, 200, 'Profile updated.')
   })
 
   .patch('/profile', requireAuth(), update, async (c) => {
-    const user = await updateProfile(deps(c), c.var.auth.userId, c.req.valid('json'))
+    const user = await updateProfile(deps(c), c.get('auth').userId, c.req.valid('json'))
     return ok(c, { user: toPublicUser(user) }, 200, 'Profile updated.')
   })
 
   .delete('/profile', requireAuth(), validate('json', DeleteAccountBody), async (c) => {
-    await deleteOwnAccount(deps(c), c.var.auth, c.req.valid('json').password)
+    await deleteOwnAccount(deps(c), c.get('auth'), c.req.valid('json').password)
     clearRefreshCookie(c)
     return ok(c, {}, 200, 'Account deleted.')
   })
