@@ -914,7 +914,9 @@ async function main() {
   writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`)
   if (!QUICK) {
     writeFileSync(path.join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`)
-    writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), renderMarkdown(results, previousSoak(memory)))
+    // bench/NOTES.md is written by hand (what each change bought, what the figures mean) and kept with every run.
+    const notes = existsSync(path.join(ROOT, 'bench', 'NOTES.md')) ? `\n${readFileSync(path.join(ROOT, 'bench', 'NOTES.md'), 'utf8')}` : ''
+    writeFileSync(path.join(ROOT, 'BENCHMARKS.md'), `${renderMarkdown(results, previousSoak(memory))}${notes}`)
   }
 
   console.log('')
