@@ -1,4 +1,5 @@
-import { and, desc, eq, isNull, lt, or, sql, type SQL } from 'drizzle-orm'
+import { and, eq, isNull, sql, type SQL } from 'drizzle-orm'
+import { keyset, type Cursor } from '../db/keyset'
 import { users, type UserRow } from '../db/schema'
 import { ApiError } from '../errors'
 import { deleteAccount, toPublicUser } from './accounts'
@@ -17,34 +18,29 @@ const likePattern = (q: string) => `%${foldForSearch(q).replace(/[\\%_]/g, (char
 
 export interface UserListQuery {
   limit: number
-  cursor?: { t: number; id: string } | undefined
+  cursor?: Cursor | undefined
   q?: string | undefined
   includeDeleted: boolean
 }
 
 /** Newest first, keyset-paginated on (created_at, id): stable under inserts, no duplicates or gaps. */
 export async function listUsers(deps: Deps, query: UserListQuery) {
+  const order = keyset(users.createdAt, users.id, query.cursor)
   const filters: (SQL | undefined)[] = [
     query.includeDeleted ? undefined : isNull(users.deletedAt),
     query.q
       ? sql`(${users.email} LIKE ${likePattern(query.q)} ESCAPE '\\' OR ${users.nameFolded} LIKE ${likePattern(query.q)} ESCAPE '\\')`
       : undefined,
-    query.cursor
-      ? or(lt(users.createdAt, query.cursor.t), and(eq(users.createdAt, query.cursor.t), lt(users.id, query.cursor.id)))
-      : undefined,
+    order.after,
   ]
   const rows = await deps.readDb
     .select()
     .from(users)
     .where(and(...filters))
-    .orderBy(desc(users.createdAt), desc(users.id))
+    .orderBy(...order.orderBy)
     .limit(query.limit + 1)
-  const page = rows.slice(0, query.limit)
-  const last = page[page.length - 1]
-  return {
-    users: page.map(toAdminUser),
-    next: rows.length > query.limit && last ? { t: last.createdAt, id: last.id } : undefined,
-  }
+  const { page, next } = order.page(rows, query.limit, (row) => ({ t: row.createdAt, id: row.id }))
+  return { users: page.map(toAdminUser), next }
 }
 
 /** One user, deleted or not. Reads the replica unless `fresh` (before a write). */

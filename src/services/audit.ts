@@ -1,6 +1,7 @@
-import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm'
+import { and, eq, type SQL } from 'drizzle-orm'
 import { keyedHash } from '../crypto/random'
 import type { Db } from '../db/client'
+import { keyset, type Cursor } from '../db/keyset'
 import { auditEvents } from '../db/schema'
 import type { Deps } from './deps'
 
@@ -72,26 +73,24 @@ export interface AuditQuery {
   userId?: string | undefined
   type?: AuditType | undefined
   limit: number
-  cursor?: { t: number; id: string } | undefined
+  cursor?: Cursor | undefined
 }
 
 /** Newest first, keyset-paginated on (at, id) so inserts never shift a page. */
 export async function listAuditEvents(db: Db, query: AuditQuery) {
+  const order = keyset(auditEvents.at, auditEvents.id, query.cursor)
   const filters: (SQL | undefined)[] = [
     query.userId ? eq(auditEvents.userId, query.userId) : undefined,
     query.type ? eq(auditEvents.type, query.type) : undefined,
-    query.cursor
-      ? or(lt(auditEvents.at, query.cursor.t), and(eq(auditEvents.at, query.cursor.t), lt(auditEvents.id, query.cursor.id)))
-      : undefined,
+    order.after,
   ]
   const rows = await db
     .select()
     .from(auditEvents)
     .where(and(...filters))
-    .orderBy(desc(auditEvents.at), desc(auditEvents.id))
+    .orderBy(...order.orderBy)
     .limit(query.limit + 1)
-  const page = rows.slice(0, query.limit)
-  const last = page[page.length - 1]
+  const { page, next } = order.page(rows, query.limit, (row) => ({ t: row.at, id: row.id }))
   return {
     events: page.map((row) => ({
       id: row.id,
@@ -106,6 +105,6 @@ export async function listAuditEvents(db: Db, query: AuditQuery) {
       alert: row.alert,
       detail: row.detail,
     })),
-    next: rows.length > query.limit && last ? { t: last.at, id: last.id } : undefined,
+    next,
   }
 }
