@@ -74,13 +74,11 @@ export async function verifyPassword(password: string, stored: string, pepper?: 
   return { valid, needsRehash: valid && (parsed.iterations !== PBKDF2_ITERATIONS || parsed.peppered !== Boolean(pepper)) }
 }
 
-let dummy: Promise<string> | undefined
-
 /**
- * A hash of a random password, made once per isolate. Checking a password against it
- * costs what a real check costs, so an unknown email answers as slowly as a known one.
+ * A well-formed hash with today's parameters that no password matches (random salt and hash
+ * bytes). Checking a password against it costs what a real check costs, so an unknown email
+ * answers as slowly as a known one, from the first request of an isolate on.
  */
-export function dummyPasswordHash(pepper?: string): Promise<string> {
-  dummy ??= hashPassword(base64url(randomBytes(18)), pepper)
-  return dummy
-}
+const DUMMY_HASH = `$${ALGORITHM}$i=${PBKDF2_ITERATIONS},p=0$btSoijN3cEjaMIFz0P9ntw$l-5RupJpSmtaORr775B0QAK-XXbuIA5yWF6lz6RklGTkqQ8N9jvyVIQhHF1dDTi2F1lhR__8_7BUoIPE6LMgAQ`
+
+export const dummyPasswordHash = (): string => DUMMY_HASH

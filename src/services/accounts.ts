@@ -178,7 +178,7 @@ export async function checkCredentials(deps: Deps, email: string, password: stri
   const { config, db } = deps
   const emailKey = await loginFailureKey(deps, email)
   const user = await takeLoginAttempt(deps, emailKey, email, now)
-  const stored = user?.passwordHash ?? (await dummyPasswordHash(config.passwordPepper))
+  const stored = user?.passwordHash ?? dummyPasswordHash()
   const check = await verifyPassword(password, stored, config.passwordPepper)
   if (!user || !check.valid) {
     const detail = user ? { reason: 'wrong_password' } : { reason: 'unknown_account', emailDigest: emailKey }
