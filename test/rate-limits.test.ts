@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { body, call, expectError, lastCode, mailedTo, PASSWORD, register, uniqueEmail, type CallInit } from './helpers'
+import { body, call, expectError, lastCode, mailedTo, PASSWORD, register, signIn, uniqueEmail, type CallInit } from './helpers'
 
 const WRONG_PASSWORD = 'Wrong-password-1'
 const NEW_PASSWORD = 'Battery-staple-42!'
@@ -272,6 +272,66 @@ describe('a failing limiter store', () => {
       const response = await call(path, { json, ip: uniqueIp(), env: { [binding]: broken as never } })
       expect({ path, status: response.status }).toEqual({ path, status: 503 })
       expect(response.headers.get('Retry-After')).toMatch(/^\d+$/)
+    }
+  })
+})
+
+describe('the per-email lockout window', () => {
+  it('locks for a full window from the failure that reached the limit: no second burst at the window edge', async () => {
+    const { email } = await register()
+    const start = Date.now()
+    vi.setSystemTime(start)
+    await expectError(await login(email, WRONG_PASSWORD, { ip: uniqueIp() }), 401, 'INVALID_CREDENTIALS')
+    vi.setSystemTime(start + LOGIN_FAILURE_WINDOW_MS - 1_000)
+    for (let i = 0; i < 4; i++) await expectError(await login(email, WRONG_PASSWORD, { ip: uniqueIp() }), 401, 'INVALID_CREDENTIALS')
+    // Just past the first failure's window: still locked, for a window counted from the fifth failure.
+    vi.setSystemTime(start + LOGIN_FAILURE_WINDOW_MS + 1_000)
+    const locked = await login(email, PASSWORD, { ip: uniqueIp() })
+    await expectError(locked, 429, 'RATE_LIMITED')
+    expect(retryAfter(locked)).toBeGreaterThan(800)
+    vi.setSystemTime(start + 2 * LOGIN_FAILURE_WINDOW_MS)
+    expect((await login(email, PASSWORD, { ip: uniqueIp() })).status).toBe(200)
+  })
+})
+
+describe('re-entering the password while signed in', () => {
+  it('spends the same per-email attempts: a stolen access token cannot guess the password at /password/change', async () => {
+    const session = await signIn()
+    for (let i = 0; i < 5; i++) {
+      const response = await call('/api/auth/password/change', {
+        json: { currentPassword: `${WRONG_PASSWORD}${i}`, newPassword: NEW_PASSWORD },
+        token: session.accessToken,
+      })
+      await expectError(response, 401, 'INVALID_CREDENTIALS')
+    }
+    const sixth = await call('/api/auth/password/change', {
+      json: { currentPassword: session.password, newPassword: NEW_PASSWORD },
+      token: session.accessToken,
+    })
+    await expectError(sixth, 429, 'RATE_LIMITED')
+    // And the account's own login is locked with it.
+    await expectError(await login(session.email, session.password, { ip: uniqueIp() }), 429, 'RATE_LIMITED')
+  })
+
+  it('spends them at DELETE /api/user/profile too, and the account survives the guessing', async () => {
+    const session = await signIn()
+    for (let i = 0; i < 5; i++) {
+      const response = await call('/api/user/profile', { method: 'DELETE', json: { password: `${WRONG_PASSWORD}${i}` }, token: session.accessToken })
+      await expectError(response, 401, 'INVALID_CREDENTIALS')
+    }
+    const sixth = await call('/api/user/profile', { method: 'DELETE', json: { password: session.password }, token: session.accessToken })
+    await expectError(sixth, 429, 'RATE_LIMITED')
+    expect((await call('/api/user/profile', { token: session.accessToken })).status).toBe(200)
+  })
+
+  it('gives the attempt back on success: five right confirmations in a row are all accepted', async () => {
+    const session = await signIn()
+    let password = session.password
+    for (let i = 0; i < 5; i++) {
+      const next = `${NEW_PASSWORD}${i}`
+      const response = await call('/api/auth/password/change', { json: { currentPassword: password, newPassword: next }, token: session.accessToken })
+      expect(response.status).toBe(200)
+      password = next
     }
   })
 })

@@ -143,7 +143,9 @@ async function takeLoginAttempt(deps: Deps, emailKey: string, email: string, now
         target: loginFailures.emailKey,
         set: {
           failures: sql`CASE WHEN ${loginFailures.windowStartedAt} <= ${windowStart} THEN 1 ELSE ${loginFailures.failures} + 1 END`,
-          windowStartedAt: sql`CASE WHEN ${loginFailures.windowStartedAt} <= ${windowStart} THEN ${now} ELSE ${loginFailures.windowStartedAt} END`,
+          // The failure that reaches the limit restarts the window, so the lock lasts a full
+          // window from it: no burst of five at the end of one window and five more at the start of the next.
+          windowStartedAt: sql`CASE WHEN ${loginFailures.windowStartedAt} <= ${windowStart} OR ${loginFailures.failures} + 1 >= ${LOGIN_FAILURE_LIMIT} THEN ${now} ELSE ${loginFailures.windowStartedAt} END`,
         },
         setWhere: or(lte(loginFailures.windowStartedAt, windowStart), lt(loginFailures.failures, LOGIN_FAILURE_LIMIT)),
       })
@@ -189,7 +191,10 @@ export async function checkCredentials(deps: Deps, email: string, password: stri
     // Upgrade the stored work factor while the password is at hand.
     deps.defer(
       hashPassword(password, config.passwordPepper).then((passwordHash) =>
-        db.update(users).set({ passwordHash }).where(eq(users.id, user.id)),
+        db
+          .update(users)
+          .set({ passwordHash })
+          .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash))),
       ),
     )
   }
@@ -255,16 +260,29 @@ export async function changePassword(
   now = Date.now(),
 ) {
   const { db, config } = deps
-  const check = await verifyPassword(currentPassword, auth.user.passwordHash, config.passwordPepper)
-  if (!check.valid) {
-    audit(deps, { type: 'login_failure', userId: auth.user.id, sessionId: auth.sessionId, detail: { reason: 'wrong_current_password' } }, now)
-    throw new ApiError('INVALID_CREDENTIALS', { message: 'The current password is incorrect.' })
-  }
+  const { giveBack } = await confirmPassword(deps, auth, currentPassword, 'wrong_current_password', now)
   const passwordHash = await hashPassword(newPassword, config.passwordPepper)
-  const [, revoked] = await db.batch([
-    db.update(users).set({ passwordHash, updatedAt: now }).where(liveUser(auth.user.id)),
-    revokeUserSessions(db, auth.user.id, 'password_changed', now, { keep: auth.sessionId }),
+  // Only over the hash that was checked, and only while the caller's session is live: a reset
+  // or a revocation that landed meanwhile wins.
+  const [changed, revoked] = await db.batch([
+    db
+      .update(users)
+      .set({ passwordHash, updatedAt: now })
+      .where(
+        and(
+          liveUser(auth.user.id),
+          eq(users.passwordHash, auth.user.passwordHash),
+          sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${auth.sessionId} AND revoked_at IS NULL AND expires_at > ${now})`,
+        ),
+      )
+      .returning({ id: users.id }),
+    revokeUserSessions(db, auth.user.id, 'password_changed', now, {
+      keep: auth.sessionId,
+      guard: sql`EXISTS (SELECT 1 FROM users WHERE id = ${auth.user.id} AND updated_at = ${now} AND password_hash = ${passwordHash})`,
+    }),
+    giveBack,
   ])
+  if (changed.length === 0) throw new ApiError('TOKEN_REVOKED')
   audit(deps, { type: 'password_changed', userId: auth.user.id, sessionId: auth.sessionId, detail: { revoked: revoked.length } }, now)
 }
 
@@ -332,13 +350,26 @@ export async function updateProfile(deps: Deps, userId: string, changes: { name?
   return user
 }
 
-/** Deletes the caller's own account once the password confirms it is them. */
-export async function deleteOwnAccount(deps: Deps, auth: { user: UserRow; sessionId: string }, password: string, now = Date.now()) {
+/**
+ * A signed-in user re-entering the password (change, delete) spends the same per-email attempts
+ * as a login, so a stolen access token cannot guess it without limit. Returns the statement that
+ * gives the attempt back, for the caller's batch.
+ */
+async function confirmPassword(deps: Deps, auth: { user: UserRow; sessionId: string }, password: string, reason: string, now: number) {
+  const emailKey = await loginFailureKey(deps, auth.user.email)
+  await takeLoginAttempt(deps, emailKey, auth.user.email, now)
   const check = await verifyPassword(password, auth.user.passwordHash, deps.config.passwordPepper)
   if (!check.valid) {
-    audit(deps, { type: 'login_failure', userId: auth.user.id, sessionId: auth.sessionId, detail: { reason: 'wrong_password_on_delete' } }, now)
+    audit(deps, { type: 'login_failure', userId: auth.user.id, sessionId: auth.sessionId, detail: { reason } }, now)
     throw new ApiError('INVALID_CREDENTIALS', { message: 'The password is incorrect.' })
   }
+  // Wrapped: returning the query itself from an async function would run it (it is a thenable).
+  return { giveBack: giveBackAttempt(deps, emailKey) }
+}
+
+/** Deletes the caller's own account once the password confirms it is them. */
+export async function deleteOwnAccount(deps: Deps, auth: { user: UserRow; sessionId: string }, password: string, now = Date.now()) {
+  deps.defer((await confirmPassword(deps, auth, password, 'wrong_password_on_delete', now)).giveBack)
   await deleteAccount(deps, auth.user.id, 'self', now)
   audit(deps, { type: 'account_deleted', userId: auth.user.id, sessionId: auth.sessionId }, now)
 }

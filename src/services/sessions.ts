@@ -94,7 +94,8 @@ export async function openSession(
   } else {
     user = (await db.batch([...writes, ...also]))[0][0]
   }
-  if (!user) throw new ApiError('INVALID_CREDENTIALS')
+  // The account was deleted between the password (or code) check and here.
+  if (!user) throw new ApiError(code ? 'OTP_EXPIRED' : 'INVALID_CREDENTIALS')
   audit(deps, { type: 'login_success', userId, sessionId, detail: { otp: Boolean(code) } }, now)
   return issue(config, user, token, refreshToken, now)
 }
