@@ -11,6 +11,7 @@ export interface PurgeReport {
   sessions: number
   otpCodes: number
   auditEvents: number
+  loginFailures: number
 }
 
 async function purgeInBatches(db: Db, table: string, where: SQL): Promise<number> {
@@ -29,7 +30,8 @@ async function purgeInBatches(db: Db, table: string, where: SQL): Promise<number
 /**
  * The nightly clean-up: refresh-token records and sessions that expired or were revoked
  * more than a day ago, spent one-time codes a day past expiry, and audit events older than
- * the retention. Live sessions and their tokens are never touched.
+ * the retention, and failed-login counters whose window ended a day ago. Live sessions and their
+ * tokens are never touched.
  */
 export async function purgeExpired(db: Db, now: number, auditRetentionDays: number): Promise<PurgeReport> {
   const dayAgo = now - DAY_MS
@@ -47,5 +49,7 @@ export async function purgeExpired(db: Db, now: number, auditRetentionDays: numb
   )
   const otpCodes = await purgeInBatches(db, 'otp_codes', sql`expires_at < ${dayAgo}`)
   const auditEvents = await purgeInBatches(db, 'audit_events', sql`at < ${now - auditRetentionDays * DAY_MS}`)
-  return { refreshTokens, sessions, otpCodes, auditEvents }
+  // A failure counter whose window ended a day ago counts nothing any more.
+  const loginFailures = await purgeInBatches(db, 'login_failures', sql`window_started_at < ${dayAgo}`)
+  return { refreshTokens, sessions, otpCodes, auditEvents, loginFailures }
 }

@@ -305,6 +305,9 @@ describe('CORS', () => {
     expect(res.headers.get('Access-Control-Allow-Origin')).toBe(APP_ORIGIN)
     expect(res.headers.get('Access-Control-Allow-Credentials')).toBe('true')
     expect(res.headers.get('Access-Control-Allow-Methods') ?? '').toContain('POST')
+    // A preflight is a response like any other: it carries the request id and the security headers.
+    expect(res.headers.get('X-Request-Id')).toBeTruthy()
+    expect(res.headers.get('Strict-Transport-Security')).toBe('max-age=31536000; includeSubDomains')
   })
 
   it('gives a foreign origin no Access-Control-Allow-Origin', async () => {

@@ -161,4 +161,16 @@ describe('scheduled clean-up', () => {
     expect(afterShort.map((event) => event.at)).toEqual([before[2]!.at])
     expect(await count("SELECT count(*) AS n FROM audit_events WHERE user_id = ? AND type = 'register'", fresh.user.id)).toBe(1)
   })
+
+  it('purges failed-login counters whose window ended more than a day ago, and keeps current ones', async () => {
+    const stale = `stale-${crypto.randomUUID()}`
+    const current = `current-${crypto.randomUUID()}`
+    const now = Date.now()
+    await env.DB.prepare('INSERT INTO login_failures (email_key, failures, window_started_at) VALUES (?, 3, ?), (?, 3, ?)')
+      .bind(stale, now - 2 * 86_400_000, current, now - 60_000)
+      .run()
+    await runScheduled(now)
+    const keys = (await env.DB.prepare('SELECT email_key FROM login_failures WHERE email_key IN (?, ?)').bind(stale, current).all<{ email_key: string }>()).results.map((row) => row.email_key)
+    expect(keys).toEqual([current])
+  })
 })

@@ -15,15 +15,16 @@ export const corsAllowlist = (): MiddlewareHandler<AppEnv> =>
     const allowed = origin !== undefined && c.get('config').corsOrigins.includes(origin)
     const preflight = c.req.method === 'OPTIONS' && c.req.header('Access-Control-Request-Method') !== undefined
     if (preflight) {
-      const headers = new Headers({ Vary: 'Origin' })
+      // Through the context, so the headers set before this (request id, no-store) stay.
+      c.header('Vary', 'Origin')
       if (allowed) {
-        headers.set('Access-Control-Allow-Origin', origin)
-        headers.set('Access-Control-Allow-Credentials', 'true')
-        headers.set('Access-Control-Allow-Methods', ALLOW_METHODS)
-        headers.set('Access-Control-Allow-Headers', ALLOW_HEADERS)
-        headers.set('Access-Control-Max-Age', '600')
+        c.header('Access-Control-Allow-Origin', origin)
+        c.header('Access-Control-Allow-Credentials', 'true')
+        c.header('Access-Control-Allow-Methods', ALLOW_METHODS)
+        c.header('Access-Control-Allow-Headers', ALLOW_HEADERS)
+        c.header('Access-Control-Max-Age', '600')
       }
-      return new Response(null, { status: 204, headers })
+      return c.body(null, 204)
     }
     await next()
     c.res.headers.append('Vary', 'Origin')
