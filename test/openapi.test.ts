@@ -105,5 +105,7 @@ describe('GET /docs', () => {
     expect(csp).not.toContain("'unsafe-eval'")
     const html = await response.text()
     expect(html).toContain('data-url="/openapi.json"')
+    // The script is pinned to an exact version and checked by its SRI hash.
+    expect(html).toMatch(/src="https:\/\/cdn\.jsdelivr\.net\/npm\/@scalar\/api-reference@\d+\.\d+\.\d+\/[^"]+" integrity="sha384-[A-Za-z0-9+/=]+" crossorigin="anonymous"/)
   })
 })

@@ -5,8 +5,13 @@ import { openApiDocument } from '../openapi'
 import { ApiError } from '../errors'
 import type { AppEnv } from '../types'
 
-/** The reference page: Scalar, loaded from its CDN, reading /openapi.json. */
-const SCALAR = 'https://cdn.jsdelivr.net/npm/@scalar/api-reference@1'
+/**
+ * The reference page: Scalar, loaded from its CDN, reading /openapi.json. The version is exact
+ * (npm versions never change) and the script carries its SRI hash, computed from the package's
+ * own dist/browser/standalone.js, so a changed file is refused by the browser.
+ */
+const SCALAR = 'https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.72.1/dist/browser/standalone.js'
+const SCALAR_SRI = 'sha384-U11tb2XnKvmwt8RlTvnwUnYgrN+ur4Xyh9htLhjajWNR/Oyl5AX5DEz00qRmlrmK'
 const DOCS_PAGE = `<!doctype html>
 <html lang="en">
 <head>
@@ -16,7 +21,7 @@ const DOCS_PAGE = `<!doctype html>
 </head>
 <body>
   <script id="api-reference" data-url="/openapi.json"></script>
-  <script src="${SCALAR}"></script>
+  <script src="${SCALAR}" integrity="${SCALAR_SRI}" crossorigin="anonymous"></script>
 </body>
 </html>`
 const DOCS_CSP = [
