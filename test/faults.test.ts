@@ -378,3 +378,18 @@ describe('what a D1 failure leaves in the log', () => {
     expect((await call('/api/auth/register', { json: { email, password: PASSWORD, name: 'Again' } })).status).toBe(201)
   })
 })
+
+describe('a KV failure while registering', () => {
+  it('answers 503 and leaves no account behind: the same email registers afterwards', async () => {
+    const email = uniqueEmail()
+    const brokenKv = {
+      get: env.OTP_KV.get.bind(env.OTP_KV),
+      delete: env.OTP_KV.delete.bind(env.OTP_KV),
+      put: () => Promise.reject(new Error('KV PUT failed: injected')),
+    }
+    const failed = await call('/api/auth/register', { json: { email, password: PASSWORD, name: 'N' }, env: { OTP_KV: brokenKv as never } })
+    expect(failed.status).toBe(503)
+    expect(await failed.text()).not.toMatch(/injected|KV PUT/)
+    expect((await call('/api/auth/register', { json: { email, password: PASSWORD, name: 'N' } })).status).toBe(201)
+  })
+})

@@ -52,6 +52,7 @@ export async function register(
   const passwordHash = await hashPassword(input.password, deps.config.passwordPepper)
   const id = crypto.randomUUID()
   const code = prepareCode(deps, { userId: id, email: input.email, purpose: 'verify_email', key: codeKey.account('verify_email', id) }, now)
+  await code.store()
   let results
   try {
     // The account and its first code in one batch: one round trip, and no account without a code.

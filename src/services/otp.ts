@@ -88,17 +88,11 @@ export function prepareCode(deps: Deps, target: CodeTarget, now = Date.now()) {
       ]
     : []
 
-  return {
-    statements: [insert, ...retire] as const,
-    /** Given the rows the insert returned: RATE_LIMITED when the throttle held it back, else store and mail. */
-    async finish(inserted: readonly unknown[]): Promise<StoredCode> {
-      if (inserted.length !== 1) {
-        throw new ApiError('RATE_LIMITED', {
-          message: 'A code was sent recently. Wait before asking for another.',
-          retryAfter: await throttleRetryAfter(deps, target.userId, target.purpose, now),
-        })
-      }
-      const stored: StoredCode = {
+  let stored: Promise<StoredCode> | undefined
+  /** Writes the code's hash to KV (once). */
+  const store = () =>
+    (stored ??= (async () => {
+      const record: StoredCode = {
         codeId,
         userId: target.userId,
         email: target.email,
@@ -107,9 +101,29 @@ export function prepareCode(deps: Deps, target: CodeTarget, now = Date.now()) {
         createdAt: now,
         expiresAt,
       }
-      await deps.kv.put(target.key, JSON.stringify(stored), { expirationTtl: Math.max(KV_MIN_TTL, config.otpTtl) })
+      await deps.kv.put(target.key, JSON.stringify(record), { expirationTtl: Math.max(KV_MIN_TTL, config.otpTtl) })
+      return record
+    })())
+
+  return {
+    statements: [insert, ...retire] as const,
+    /**
+     * Stores the code in KV ahead of the D1 batch. For a brand-new account this orders the two
+     * writes so a KV failure leaves nothing behind in D1; an orphaned KV entry under a fresh key
+     * is harmless and expires.
+     */
+    store,
+    /** Given the rows the insert returned: RATE_LIMITED when the throttle held it back, else store (if not yet) and mail. */
+    async finish(inserted: readonly unknown[]): Promise<StoredCode> {
+      if (inserted.length !== 1) {
+        throw new ApiError('RATE_LIMITED', {
+          message: 'A code was sent recently. Wait before asking for another.',
+          retryAfter: await throttleRetryAfter(deps, target.userId, target.purpose, now),
+        })
+      }
+      const record = await store()
       deps.defer(deps.mailer.send({ to: target.email, purpose: target.purpose, code, expiresIn: config.otpTtl }))
-      return stored
+      return record
     },
   }
 }
