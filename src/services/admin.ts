@@ -1,4 +1,4 @@
-import { and, eq, isNull, sql, type SQL } from 'drizzle-orm'
+import { and, eq, isNull, ne, sql, type SQL } from 'drizzle-orm'
 import { keyset, type Cursor } from '../db/keyset'
 import { users, type UserRow } from '../db/schema'
 import { ApiError } from '../errors'
@@ -50,18 +50,25 @@ export async function getUser(deps: Deps, id: string, fresh = false): Promise<Us
   return user
 }
 
-/** Sets a live account's role. It takes effect at once for authorisation and in tokens at the next refresh. */
+/**
+ * Sets a live account's role: one conditional UPDATE, so the audited change is exactly the one
+ * that happened. It takes effect at once for authorisation and in tokens at the next refresh.
+ */
 export async function changeRole(deps: Deps, actorId: string, id: string, role: 'user' | 'admin', now = Date.now()) {
-  const before = await getUser(deps, id, true)
-  if (before.deletedAt !== null) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
-  const [user] = await deps.db
+  const [changed] = await deps.db
     .update(users)
     .set({ role, updatedAt: now })
-    .where(and(eq(users.id, id), isNull(users.deletedAt)))
+    .where(and(eq(users.id, id), isNull(users.deletedAt), ne(users.role, role)))
     .returning()
-  if (!user) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
-  if (before.role !== role) audit(deps, { type: 'role_changed', userId: id, actorId, detail: { from: before.role, to: role } }, now)
-  return user
+  if (changed) {
+    // Two roles: the one it had is the other one.
+    audit(deps, { type: 'role_changed', userId: id, actorId, detail: { from: role === 'admin' ? 'user' : 'admin', to: role } }, now)
+    return changed
+  }
+  // Nothing changed: already that role, or no such live account.
+  const current = await getUser(deps, id, true)
+  if (current.deletedAt !== null) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
+  return current
 }
 
 /** Soft-deletes another account and ends its sessions; an admin cannot delete itself. */
