@@ -6,7 +6,7 @@ import { requestId } from 'hono/request-id'
 import { secureHeaders } from 'hono/secure-headers'
 import { loadConfig } from './config'
 import { BOOKMARK_HEADER, RequestDb } from './db/client'
-import { ApiError, ERRORS, type ErrorCode } from './errors'
+import { ApiError, causeMatches, type ErrorCode } from './errors'
 import { createLogger, describeError, stackFrames } from './log'
 import { corsAllowlist } from './middleware/cors'
 import { requireJsonBody, requireTrustedOrigin } from './middleware/guards'
@@ -33,12 +33,7 @@ function errorResponse(c: Context<AppEnv>, error: ApiError) {
 }
 
 /** D1 and KV failures surface as errors whose messages name the binding's layer. */
-function isStoreFailure(error: unknown): boolean {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (/D1_|SQLITE_|KV (GET|PUT|DELETE)|Failed query/i.test(e.message)) return true
-  }
-  return false
-}
+const STORE_FAILURE = /D1_|SQLITE_|KV (GET|PUT|DELETE)|Failed query/i
 
 /** Maps anything thrown to an ApiError; what is not ours is logged and answered generically. */
 function toApiError(c: Context<AppEnv>, error: unknown): ApiError {
@@ -48,12 +43,11 @@ function toApiError(c: Context<AppEnv>, error: unknown): ApiError {
     if (error.status >= 500) log.error('request.failed', { error: error.code, reason: describeError(error.cause) })
     return error
   }
-  if (error instanceof HTTPException) {
-    if (error.status === 400 && error.message.startsWith('Malformed JSON')) return new ApiError('INVALID_JSON')
-    const code = (Object.keys(ERRORS) as ErrorCode[]).find((key) => ERRORS[key][0] === error.status)
-    if (code) return new ApiError(code)
+  // Hono's validator throws this for a body that is not JSON; anything else of Hono's is unexpected.
+  if (error instanceof HTTPException && error.status === 400 && error.message.startsWith('Malformed JSON')) {
+    return new ApiError('INVALID_JSON')
   }
-  const code: ErrorCode = isStoreFailure(error) ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_ERROR'
+  const code: ErrorCode = causeMatches(error, STORE_FAILURE) ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_ERROR'
   log.error('request.failed', {
     error: describeError(error),
     stack: stackFrames(error),

@@ -37,7 +37,7 @@ const secret = z
   .string({ error: 'is required' })
   .refine((value) => new TextEncoder().encode(value).length >= 32, 'must be at least 32 bytes')
 
-const optionalSecret = z
+const optionalText = z
   .string()
   .optional()
   .transform((value) => (value ? value : undefined))
@@ -62,23 +62,23 @@ const ConfigSchema = z
     ENVIRONMENT: z.preprocess(emptyToUndefined, z.enum(['development', 'test', 'production']).default('development')),
     ACCESS_TOKEN_SECRET: secret,
     REFRESH_TOKEN_SECRET: secret,
-    ACCESS_TOKEN_SECRET_PREVIOUS: optionalSecret.pipe(secret.optional()),
-    REFRESH_TOKEN_SECRET_PREVIOUS: optionalSecret.pipe(secret.optional()),
+    ACCESS_TOKEN_SECRET_PREVIOUS: optionalText.pipe(secret.optional()),
+    REFRESH_TOKEN_SECRET_PREVIOUS: optionalText.pipe(secret.optional()),
     ACCESS_TOKEN_ALG: z.preprocess(emptyToUndefined, z.enum(['HS256', 'EdDSA']).default('HS256')),
-    ACCESS_TOKEN_JWK: optionalSecret.pipe(okpJwk.optional()),
-    ACCESS_TOKEN_JWK_PREVIOUS: optionalSecret.pipe(okpJwk.optional()),
-    PASSWORD_PEPPER: optionalSecret,
+    ACCESS_TOKEN_JWK: optionalText.pipe(okpJwk.optional()),
+    ACCESS_TOKEN_JWK_PREVIOUS: optionalText.pipe(okpJwk.optional()),
+    PASSWORD_PEPPER: optionalText,
     ACCESS_TOKEN_TTL: z.preprocess(emptyToUndefined, duration('15m', 60, 86400)),
     REFRESH_TOKEN_TTL: z.preprocess(emptyToUndefined, duration('7d', 300, 365 * 86400)),
     SESSION_MAX_AGE: z.preprocess(emptyToUndefined, duration('30d', 300, 365 * 86400)),
     OTP_TTL: z.preprocess(emptyToUndefined, duration('5m', 60, 3600)),
-    JWT_ISSUER: optionalSecret,
+    JWT_ISSUER: optionalText,
     JWT_AUDIENCE: z.preprocess(emptyToUndefined, z.string().default('api')),
     LOGIN_OTP: z.preprocess(emptyToUndefined, z.enum(['required', 'off']).default('required')),
     REQUIRE_EMAIL_VERIFICATION: z.preprocess(emptyToUndefined, flag),
     EMAIL_DELIVERY: z.preprocess(emptyToUndefined, z.enum(['console', 'resend']).default('console')),
-    RESEND_API_KEY: optionalSecret,
-    EMAIL_FROM: optionalSecret,
+    RESEND_API_KEY: optionalText,
+    EMAIL_FROM: optionalText,
     CORS_ORIGINS: list,
     ADMIN_EMAILS: list,
   })
@@ -174,4 +174,10 @@ export function loadConfig(env: Env, origin: string): Config {
   if (!byOrigin) cache.set(env, (byOrigin = new Map()))
   byOrigin.set(origin, config)
   return config
+}
+
+/** Days of audit trail the nightly clean-up keeps (AUDIT_RETENTION_DAYS, default 90). */
+export function auditRetentionDays(env: Pick<Env, 'AUDIT_RETENTION_DAYS'>): number {
+  const days = Number(env.AUDIT_RETENTION_DAYS ?? '')
+  return Number.isInteger(days) && days > 0 ? days : 90
 }

@@ -56,3 +56,11 @@ export class ApiError extends Error {
     this.retryAfter = options.retryAfter
   }
 }
+
+/** True when the error or any error in its `cause` chain has a message matching `pattern`. */
+export function causeMatches(error: unknown, pattern: RegExp): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (pattern.test(e.message)) return true
+  }
+  return false
+}

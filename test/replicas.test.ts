@@ -4,20 +4,22 @@ import { body, call, signIn } from './helpers'
 describe('D1 sessions and bookmarks', () => {
   it('answers with a bookmark the client can send back to read its own writes', async () => {
     const session = await signIn()
-    const other = await signIn({ email: session.email, password: session.password })
+    await signIn({ email: session.email, password: session.password })
     const listed = await call('/api/auth/sessions', { token: session.accessToken })
+    const before = listed.headers.get('X-D1-Bookmark')
+    expect(before).toBeTruthy()
     const ids = (await body(listed)).data.sessions.map((s: { id: string }) => s.id) as string[]
     expect(ids).toHaveLength(2)
     const otherId = ids.find((id) => id !== JSON.parse(atob(session.accessToken.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sid)!
     const revoked = await call(`/api/auth/sessions/${otherId}`, { method: 'DELETE', token: session.accessToken })
     expect(revoked.status).toBe(200)
     const bookmark = revoked.headers.get('X-D1-Bookmark')
-    expect(bookmark).toBeTruthy()
+    // Bookmarks are fixed-width hex positions in the database's history: the write moved it forward.
+    expect(bookmark! > before!).toBe(true)
     const after = await call('/api/auth/sessions', { token: session.accessToken, headers: { 'X-D1-Bookmark': bookmark! } })
     expect(after.status).toBe(200)
     expect(after.headers.get('X-D1-Bookmark')).toBeTruthy()
     expect((await body(after)).data.sessions.map((s: { id: string }) => s.id)).toEqual(ids.filter((id) => id !== otherId))
-    expect(other.accessToken).toBeTruthy()
   })
 
   it('ignores a bookmark that is not one, rather than failing the request', async () => {

@@ -32,6 +32,6 @@ export const adminRoutes = new Hono<AppEnv>()
   })
 
   .get('/audit', requireAuth(), requireRole('admin'), validate('query', AuditQuery), async (c) => {
-    const page = await listAuditEvents(c.get('d1').replica, c.req.valid('query'))
+    const page = await listAuditEvents(deps(c).readDb, c.req.valid('query'))
     return ok(c, { events: page.events, nextCursor: page.next ? encodeCursor(page.next) : null })
   })

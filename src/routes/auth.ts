@@ -31,6 +31,7 @@ import {
 } from '../services/accounts'
 import { listSessions, logoutAll, logoutByRefreshToken, revokeOwnSession, rotateRefreshToken } from '../services/sessions'
 import type { AppEnv } from '../types'
+import { readProfile } from './user'
 
 /** Sign-in, tokens, sessions and passwords, mounted at /api/auth. */
 export const authRoutes = new Hono<AppEnv>()
@@ -94,7 +95,7 @@ export const authRoutes = new Hono<AppEnv>()
     return ok(c, {}, 200, 'Password reset. Sign in with the new password.')
   })
 
-  .get('/profile', requireAuth(), (c) => ok(c, { user: toPublicUser(c.get('auth').user) }))
+  .get('/profile', ...readProfile)
 
   .post('/password/change', requireAuth(), validate('json', ChangePasswordBody), async (c) => {
     const { currentPassword, newPassword } = c.req.valid('json')
@@ -110,7 +111,7 @@ export const authRoutes = new Hono<AppEnv>()
 
   .get('/sessions', requireAuth(), async (c) => {
     const { userId, sessionId } = c.get('auth')
-    return ok(c, { sessions: await listSessions(c.get('d1').replica, userId, sessionId) })
+    return ok(c, { sessions: await listSessions(deps(c).readDb, userId, sessionId) })
   })
 
   .delete('/sessions/:id', requireAuth(), validate('param', SessionParams), async (c) => {

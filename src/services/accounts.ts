@@ -1,7 +1,7 @@
 import { and, eq, isNull, lt, lte, or, sql } from 'drizzle-orm'
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../crypto/password'
 import { loginFailures, users, type UserRow } from '../db/schema'
-import { ApiError } from '../errors'
+import { ApiError, causeMatches } from '../errors'
 import { audit, emailDigest } from './audit'
 import { foldForSearch } from '../schemas/common'
 import type { PublicUser } from '../schemas/responses'
@@ -36,12 +36,6 @@ export async function findLiveUserByEmail(deps: Pick<Deps, 'db'>, email: string)
   return user
 }
 
-const isUniqueViolation = (error: unknown): boolean => {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (e.message.includes('UNIQUE constraint failed')) return true
-  }
-  return false
-}
 
 /** Creates an account and mails a `verify_email` code. */
 export async function register(
@@ -75,7 +69,7 @@ export async function register(
     ])
   } catch (error) {
     // The partial unique index decides, so two racing registrations cannot both win.
-    if (isUniqueViolation(error)) throw new ApiError('EMAIL_TAKEN')
+    if (causeMatches(error, /UNIQUE constraint failed/)) throw new ApiError('EMAIL_TAKEN')
     throw error
   }
   const [[user], inserted] = results
