@@ -27,7 +27,37 @@ export const ERRORS = {
   CONFIG_ERROR: [503, 'The service is not configured correctly.'],
 } as const satisfies Record<string, readonly [ContentfulStatusCode, string]>
 
-export type ErrorCode = keyof typeof ERRORS
+/**
+ * Error codes a sign-in method adds. The method declares them for the type checker with
+ * `declare module '../../errors' { interface MethodErrorCodes { MY_CODE: true } }` and lists them
+ * in its `errors`, which the method registry registers at start-up.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface MethodErrorCodes {}
+
+export type ErrorCode = keyof typeof ERRORS | keyof MethodErrorCodes
+
+export type ErrorEntry = readonly [ContentfulStatusCode, string]
+
+const TABLE: Record<string, ErrorEntry> = { ...ERRORS }
+
+/** Adds a method's error codes to the table; a code may be defined once. */
+export function registerErrors(errors: Readonly<Record<string, ErrorEntry>>): void {
+  for (const [code, entry] of Object.entries(errors)) {
+    if (code in TABLE && TABLE[code] !== entry) throw new Error(`error code ${code} is defined twice`)
+    TABLE[code] = entry
+  }
+}
+
+/** Status and message of a code, the methods' included. */
+export function errorEntry(code: ErrorCode): ErrorEntry {
+  const entry = TABLE[code]
+  if (!entry) throw new Error(`unknown error code ${code}`)
+  return entry
+}
+
+/** Every code the API can answer with. */
+export const errorCodes = (): ErrorCode[] => Object.keys(TABLE) as ErrorCode[]
 
 /** One field-level problem, as it appears in `details`. */
 export interface ErrorDetail {
@@ -48,10 +78,11 @@ export class ApiError extends Error {
     code: ErrorCode,
     options: { message?: string; details?: ErrorDetail[]; retryAfter?: number; cause?: unknown } = {},
   ) {
-    super(options.message ?? ERRORS[code][1], { cause: options.cause })
+    const [status, message] = errorEntry(code)
+    super(options.message ?? message, { cause: options.cause })
     this.name = 'ApiError'
     this.code = code
-    this.status = ERRORS[code][0]
+    this.status = status
     this.details = options.details
     this.retryAfter = options.retryAfter
   }

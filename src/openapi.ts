@@ -1,5 +1,5 @@
 import * as z from 'zod'
-import { ERRORS, type ErrorCode } from './errors'
+import { errorEntry, type ErrorCode } from './errors'
 import { AuditQuery, RoleChangeBody, UserListQuery } from './schemas/admin'
 import {
   ChangePasswordBody,
@@ -96,7 +96,7 @@ const SECURITY: Record<Auth, unknown[] | undefined> = {
 function operation(op: Operation) {
   const errorResponses: Record<string, unknown> = {}
   for (const code of [...new Set([...op.errors, 'INTERNAL_ERROR', 'SERVICE_UNAVAILABLE'] as ErrorCode[])]) {
-    const status = String(ERRORS[code][0])
+    const status = String(errorEntry(code)[0])
     const entry = (errorResponses[status] ??= { description: '', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }) as { description: string }
     entry.description = entry.description ? `${entry.description}, ${code}` : code
   }

@@ -10,6 +10,9 @@ export interface AuthContext {
   /** The account's current role, not the one written in the token. */
   role: 'user' | 'admin'
   user: UserRow
+  /** How the session was established. */
+  aal: 'aal1' | 'aal2'
+  amr: string[]
 }
 
 /** Where a request came from, recorded with sessions and audit events. */

@@ -215,7 +215,7 @@ describe('POST /api/auth/login', () => {
     expect(response.headers.getSetCookie()).toEqual([])
     const json = await body(response)
     expect(json.success).toBe(true)
-    expect(json.data).toEqual({ otpRequired: true, challengeId: expect.stringMatching(UUID), expiresIn: 300 })
+    expect(json.data).toEqual({ otpRequired: true, challengeId: expect.stringMatching(UUID), expiresIn: 300, methods: ['email_otp'] })
     const sent = mailedTo(email).slice(before)
     expect(sent.map((message) => message.purpose)).toEqual(['login'])
     expect(lastCode(email, 'login')).toMatch(/^\d{6}$/)
@@ -235,6 +235,9 @@ describe('POST /api/auth/login', () => {
     expect(mailedTo(email).slice(before)).toEqual([])
     const profile = await call('/api/auth/profile', { token: data.accessToken, env })
     expect(profile.status).toBe(200)
+    // The password alone: the session says so.
+    const sessions = await body(await call('/api/auth/sessions', { token: data.accessToken, env }))
+    expect(sessions.data.sessions.map((s: { aal: string; amr: string[] }) => ({ aal: s.aal, amr: s.amr }))).toEqual([{ aal: 'aal1', amr: ['pwd'] }])
   })
 
   it('answers the token response with the refresh token in the body when LOGIN_OTP is off and tokenTransport is body', async () => {

@@ -4,7 +4,7 @@ import { body, call, expectError, freshIp, lastCode, refreshCookie, register, ty
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/
-const SESSION_KEYS = ['createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent']
+const SESSION_KEYS = ['aal', 'amr', 'createdAt', 'current', 'expiresAt', 'id', 'ip', 'lastUsedAt', 'userAgent']
 const THIRTY_DAYS_MS = 30 * 24 * 3600 * 1000
 
 afterEach(() => {
@@ -104,6 +104,8 @@ describe('GET /api/auth/sessions', () => {
     expect(listed.map((session) => session.id)).toEqual([newer.sessionId, older.sessionId])
     for (const session of listed) {
       expect(Object.keys(session).sort()).toEqual(SESSION_KEYS)
+      // A password plus a mailed code: two methods, one factor of possession short of aal2.
+      expect({ aal: session.aal, amr: session.amr }).toEqual({ aal: 'aal1', amr: ['pwd', 'email_otp'] })
       expect(session.createdAt).toMatch(ISO)
       expect(session.lastUsedAt).toMatch(ISO)
       expect(session.expiresAt).toMatch(ISO)

@@ -403,6 +403,8 @@ describe('access tokens', () => {
     expect(typeof claims.sid).toBe('string')
     expect(claims.role).toBe('user')
     expect(claims.email).toBe(s.email)
+    // How the session was established: password plus mailed code is still aal1 (NIST SP 800-63B).
+    expect({ aal: claims.aal, amr: claims.amr }).toEqual({ aal: 'aal1', amr: ['pwd', 'email_otp'] })
     expect(typeof claims.jti).toBe('string')
     expect(Number.isInteger(claims.iat)).toBe(true)
     expect(claims.exp! - claims.iat!).toBe(900)
@@ -417,6 +419,11 @@ describe('access tokens', () => {
     expect(refreshClaims.sub).toBe(s.userId)
     expect(typeof refreshClaims.jti).toBe('string')
     expect(refreshClaims.exp! - refreshClaims.iat!).toBe(7 * 86400)
+
+    // A refresh keeps the session's assurance.
+    const refreshed = await body(await refreshWithCookie(s.refreshToken))
+    const after = decodeJwt(refreshed.data.accessToken)
+    expect({ aal: after.aal, amr: after.amr }).toEqual({ aal: 'aal1', amr: ['pwd', 'email_otp'] })
   })
 
   it('answers 401 TOKEN_MISSING without a bearer token', async () => {

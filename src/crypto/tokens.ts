@@ -108,6 +108,9 @@ export interface AccessClaims {
   sid: string
   role: 'user' | 'admin'
   email: string
+  /** The session's assurance (API.md "Sign-in methods and assurance"). */
+  aal: 'aal1' | 'aal2'
+  amr: string[]
   jti: string
   iat: number
   exp: number
@@ -123,13 +126,13 @@ export interface RefreshClaims {
 
 /** Signs an access token for a session; lifetime from the config. */
 export async function signAccessToken(
-  claims: { sub: string; sid: string; role: 'user' | 'admin'; email: string },
+  claims: Omit<AccessClaims, 'jti' | 'iat' | 'exp'>,
   config: Config,
   now = Date.now(),
 ): Promise<string> {
   const { kid, key, alg } = (await accessKeyring(config)).signer
   const iat = Math.floor(now / 1000)
-  return new SignJWT({ sid: claims.sid, role: claims.role, email: claims.email })
+  return new SignJWT({ sid: claims.sid, role: claims.role, email: claims.email, aal: claims.aal, amr: claims.amr })
     .setProtectedHeader({ alg, typ: ACCESS_TYP, kid })
     .setIssuer(config.issuer)
     .setAudience(config.audience)
@@ -178,6 +181,7 @@ async function verify(token: string, ring: Keyring, typ: string, extra: { issuer
 }
 
 const isString = (value: unknown): value is string => typeof value === 'string' && value.length > 0
+const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.length <= 8 && value.every(isString)
 
 function claim<T>(payload: JWTPayload, name: string, check: (value: unknown) => value is T): T {
   const value = payload[name]
@@ -199,6 +203,9 @@ export async function verifyAccessToken(token: string, config: Config): Promise<
     jti: claim(payload, 'jti', isString),
     role: claim(payload, 'role', (value): value is 'user' | 'admin' => value === 'user' || value === 'admin'),
     email: claim(payload, 'email', isString),
+    // Tokens minted before sessions recorded their assurance carry neither claim: a password sign-in.
+    aal: payload.aal === undefined ? 'aal1' : claim(payload, 'aal', (value): value is 'aal1' | 'aal2' => value === 'aal1' || value === 'aal2'),
+    amr: payload.amr === undefined ? ['pwd'] : claim(payload, 'amr', isStringList),
     iat: payload.iat!,
     exp: payload.exp!,
   }

@@ -43,6 +43,10 @@ export const sessions = sqliteTable(
     revokedReason: text('revoked_reason'),
     userAgent: text('user_agent'),
     ip: text('ip'),
+    /** How the session was established: `aal1` or `aal2` (API.md "Sign-in methods and assurance"). */
+    aal: text('aal', { enum: ['aal1', 'aal2'] }).notNull().default('aal1'),
+    /** The methods used, RFC 8176 style (`pwd`, `email_otp`, ...), as a JSON array. */
+    amr: text('amr', { mode: 'json' }).$type<string[]>().notNull().default(sql`'[]'`),
   },
   (t) => [index('sessions_user_idx').on(t.userId, t.createdAt), index('sessions_expires_idx').on(t.expiresAt)],
 )

@@ -2,6 +2,7 @@ import type { Context } from 'hono'
 import { createMailer } from '../services/mailer'
 import type { Deps } from '../services/deps'
 import { describeError } from '../log'
+import { secondSteps } from '../methods/registry'
 import type { AppEnv } from '../types'
 
 /** The service dependencies of one request. */
@@ -26,6 +27,7 @@ export function deps(c: Context<AppEnv>): Deps {
     config,
     log,
     meta,
+    secondSteps: secondSteps(),
     mailer: createMailer(config, log),
     defer(work) {
       const logged = work.catch((error: unknown) => log.error('deferred.failed', { error: describeError(error) }))

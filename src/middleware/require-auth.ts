@@ -19,8 +19,9 @@ export const requireAuth = (): MiddlewareHandler<AppEnv> =>
     const token = bearerToken(c.req.header('Authorization'))
     if (!token) throw new ApiError('TOKEN_MISSING')
     const claims = await verifyAccessToken(token, c.get('config'))
-    const user = await sessionUser(c.get('d1').primarySession, claims.sid, claims.sub, Date.now())
-    if (!user) throw new ApiError('TOKEN_REVOKED')
-    c.set('auth', { userId: user.id, sessionId: claims.sid, role: user.role, user })
+    const live = await sessionUser(c.get('d1').primarySession, claims.sid, claims.sub, Date.now())
+    if (!live) throw new ApiError('TOKEN_REVOKED')
+    const { user, session } = live
+    c.set('auth', { userId: user.id, sessionId: claims.sid, role: user.role, user, aal: session.aal, amr: session.amr })
     await next()
   }

@@ -18,17 +18,9 @@ import {
   VerifyEmailBody,
   VerifyOtpBody,
 } from '../schemas/auth'
-import {
-  changePassword,
-  completeLogin,
-  forgotPassword,
-  login,
-  register,
-  resendLoginCode,
-  resetPassword,
-  toPublicUser,
-  verifyEmail,
-} from '../services/accounts'
+import { completeLogin, resendLoginCode } from '../methods/email-otp/rules'
+import { changePassword, forgotPassword, login, resetPassword } from '../methods/password/rules'
+import { register, toPublicUser, verifyEmail } from '../services/accounts'
 import { listSessions, logoutAll, logoutByRefreshToken, revokeOwnSession, rotateRefreshToken } from '../services/sessions'
 import type { AppEnv } from '../types'
 import { readProfile } from './user'
@@ -50,8 +42,9 @@ export const authRoutes = new Hono<AppEnv>()
     const { email, password, tokenTransport } = c.req.valid('json')
     const result = await login(deps(c), email, password)
     if (result.kind === 'tokens') return tokenResponse(c, result.tokens, tokenTransport)
-    const { challengeId, expiresIn } = result
-    return ok(c, { otpRequired: true as const, challengeId, expiresIn }, 200, 'A login code was sent to your email.')
+    const { challengeId, expiresIn, methods } = result
+    const message = methods.includes('email_otp') ? 'A login code was sent to your email.' : 'Enter the code from your authenticator app.'
+    return ok(c, { otpRequired: true as const, challengeId, expiresIn, methods: [...methods] }, 200, message)
   })
 
   .post('/verify-otp', rateLimit('RL_VERIFY', 'verify-otp'), validate('json', VerifyOtpBody), async (c) => {

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
-import { sql } from 'drizzle-orm'
 import { accessTokenJwkSet } from '../crypto/tokens'
+import { ping } from '../db/health'
 import { openApiDocument } from '../openapi'
 import { ApiError } from '../errors'
 import type { AppEnv } from '../types'
@@ -53,7 +53,7 @@ async function probe(work: () => Promise<unknown>): Promise<Check> {
 export const serviceRoutes = new Hono<AppEnv>().get('/health', async (c) => {
   if (!c.req.query('deep')) return c.json({ success: true as const, data: { status: 'ok' as const } })
   const [d1, kv] = await Promise.all([
-    probe(() => c.get('d1').primary.get(sql`SELECT 1`)),
+    probe(() => ping(c.get('d1').primary)),
     probe(() => c.env.OTP_KV.get('health:probe')),
   ])
   if (!d1.ok || !kv.ok) {

@@ -1,5 +1,5 @@
 import * as z from 'zod'
-import { AUDIT_TYPES } from '../services/audit'
+import { isAuditType } from '../services/audit'
 import { cursor } from './common'
 
 const limit = z.coerce.number().int().min(1).max(100).default(20)
@@ -17,7 +17,7 @@ export const RoleChangeBody = z.strictObject({ role: z.enum(['user', 'admin']) }
 
 export const AuditQuery = z.strictObject({
   userId: z.string().max(64).optional(),
-  type: z.enum(AUDIT_TYPES).optional(),
+  type: z.string().refine(isAuditType, 'is not an audit event type').optional(),
   limit,
   cursor: cursor.optional(),
 })

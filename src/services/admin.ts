@@ -1,6 +1,6 @@
-import { and, eq, isNull, ne, sql, type SQL } from 'drizzle-orm'
-import { keyset, type Cursor } from '../db/keyset'
-import { users, type UserRow } from '../db/schema'
+import type { Cursor } from '../db/keyset'
+import type { UserRow } from '../db/schema'
+import { listUsers as usersPage, setRole, userById } from '../db/users'
 import { ApiError } from '../errors'
 import { deleteAccount, toPublicUser } from './accounts'
 import { audit } from './audit'
@@ -13,9 +13,6 @@ export const toAdminUser = (user: UserRow) => ({
   deletedAt: user.deletedAt === null ? null : new Date(user.deletedAt).toISOString(),
 })
 
-/** `q` is matched literally: LIKE's `%`, `_` and the escape character itself are escaped. */
-const likePattern = (q: string) => `%${foldForSearch(q).replace(/[\\%_]/g, (char) => `\\${char}`)}%`
-
 export interface UserListQuery {
   limit: number
   cursor?: Cursor | undefined
@@ -25,27 +22,14 @@ export interface UserListQuery {
 
 /** Newest first, keyset-paginated on (created_at, id): stable under inserts, no duplicates or gaps. */
 export async function listUsers(deps: Deps, query: UserListQuery) {
-  const order = keyset(users.createdAt, users.id, query.cursor)
-  const filters: (SQL | undefined)[] = [
-    query.includeDeleted ? undefined : isNull(users.deletedAt),
-    query.q
-      ? sql`(${users.email} LIKE ${likePattern(query.q)} ESCAPE '\\' OR ${users.nameFolded} LIKE ${likePattern(query.q)} ESCAPE '\\')`
-      : undefined,
-    order.after,
-  ]
-  const rows = await deps.readDb
-    .select()
-    .from(users)
-    .where(and(...filters))
-    .orderBy(...order.orderBy)
-    .limit(query.limit + 1)
-  const { page, next } = order.page(rows, query.limit, (row) => ({ t: row.createdAt, id: row.id }))
+  const list = usersPage(deps.readDb, { ...query, folded: query.q ? foldForSearch(query.q) : undefined })
+  const { page, next } = list.page(await list.rows)
   return { users: page.map(toAdminUser), next }
 }
 
 /** One user, deleted or not. Reads the replica unless `fresh` (before a write). */
 export async function getUser(deps: Deps, id: string, fresh = false): Promise<UserRow> {
-  const [user] = await (fresh ? deps.db : deps.readDb).select().from(users).where(eq(users.id, id))
+  const [user] = await userById(fresh ? deps.db : deps.readDb, id)
   if (!user) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
   return user
 }
@@ -55,11 +39,7 @@ export async function getUser(deps: Deps, id: string, fresh = false): Promise<Us
  * that happened. It takes effect at once for authorisation and in tokens at the next refresh.
  */
 export async function changeRole(deps: Deps, actorId: string, id: string, role: 'user' | 'admin', now = Date.now()) {
-  const [changed] = await deps.db
-    .update(users)
-    .set({ role, updatedAt: now })
-    .where(and(eq(users.id, id), isNull(users.deletedAt), ne(users.role, role)))
-    .returning()
+  const [changed] = await setRole(deps.db, id, role, now)
   if (changed) {
     // Two roles: the one it had is the other one.
     audit(deps, { type: 'role_changed', userId: id, actorId, detail: { from: role === 'admin' ? 'user' : 'admin', to: role } }, now)

@@ -1,11 +1,10 @@
-import { and, eq, type SQL } from 'drizzle-orm'
 import { keyedHash } from '../crypto/random'
+import { insertAuditEvent, listAuditEvents as auditPage } from '../db/audit'
 import type { Db } from '../db/client'
-import { keyset, type Cursor } from '../db/keyset'
-import { auditEvents } from '../db/schema'
+import type { Cursor } from '../db/keyset'
 import type { Deps } from './deps'
 
-/** Every kind of event the audit trail records. */
+/** The kinds of event the audit trail records for the core; sign-in methods register their own. */
 export const AUDIT_TYPES = [
   'register',
   'email_verified',
@@ -27,10 +26,27 @@ export const AUDIT_TYPES = [
   'admin_user_deleted',
 ] as const
 
-export type AuditType = (typeof AUDIT_TYPES)[number]
+/**
+ * Audit types a sign-in method adds: declared for the type checker with
+ * `declare module '../../services/audit' { interface MethodAuditTypes { totp_enabled: true } }`
+ * and listed in the method's `auditTypes`, which the registry registers at start-up.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface MethodAuditTypes {}
 
+export type AuditType = (typeof AUDIT_TYPES)[number] | (keyof MethodAuditTypes & string)
+
+const KNOWN = new Set<string>(AUDIT_TYPES)
 /** Events that signal an attack in progress: flagged in the row and logged at `warn`. */
-const ALERTS: ReadonlySet<AuditType> = new Set(['refresh_token_reuse', 'otp_burned'])
+const ALERTS = new Set<string>(['refresh_token_reuse', 'otp_burned'])
+
+/** Adds a method's audit types (and which of them are alerts). */
+export function registerAuditTypes(types: readonly string[], alerts: readonly string[] = []): void {
+  for (const type of types) KNOWN.add(type)
+  for (const type of alerts) ALERTS.add(type)
+}
+
+export const isAuditType = (value: string): value is AuditType => KNOWN.has(value)
 
 export interface AuditEvent {
   type: AuditType
@@ -50,7 +66,7 @@ export function audit(deps: Deps, event: AuditEvent, now = Date.now()): void {
   const alert = ALERTS.has(event.type)
   if (alert) deps.log.warn(`security.${event.type}`, { userId: event.userId, sessionId: event.sessionId, ...event.detail })
   deps.defer(
-    deps.db.insert(auditEvents).values({
+    insertAuditEvent(deps.db, {
       id: crypto.randomUUID(),
       at: now,
       type: event.type,
@@ -67,7 +83,7 @@ export function audit(deps: Deps, event: AuditEvent, now = Date.now()): void {
 }
 
 /** A keyed digest of an email, so failures for unknown addresses can be correlated without storing them. */
-export const emailDigest = (deps: Deps, email: string) => keyedHash(deps.config.refreshTokenSecret, 'audit-email', email)
+export const emailDigest = (deps: Pick<Deps, 'config'>, email: string) => keyedHash(deps.config.refreshTokenSecret, 'audit-email', email)
 
 export interface AuditQuery {
   userId?: string | undefined
@@ -78,19 +94,8 @@ export interface AuditQuery {
 
 /** Newest first, keyset-paginated on (at, id) so inserts never shift a page. */
 export async function listAuditEvents(db: Db, query: AuditQuery) {
-  const order = keyset(auditEvents.at, auditEvents.id, query.cursor)
-  const filters: (SQL | undefined)[] = [
-    query.userId ? eq(auditEvents.userId, query.userId) : undefined,
-    query.type ? eq(auditEvents.type, query.type) : undefined,
-    order.after,
-  ]
-  const rows = await db
-    .select()
-    .from(auditEvents)
-    .where(and(...filters))
-    .orderBy(...order.orderBy)
-    .limit(query.limit + 1)
-  const { page, next } = order.page(rows, query.limit, (row) => ({ t: row.at, id: row.id }))
+  const list = auditPage(db, query)
+  const { page, next } = list.page(await list.rows)
   return {
     events: page.map((row) => ({
       id: row.id,

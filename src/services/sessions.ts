@@ -1,16 +1,27 @@
-import { and, desc, eq, gt, isNull, ne, sql, type SQL } from 'drizzle-orm'
+import { and, type SQL } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
 import { decodeJwt } from 'jose'
 import type { Config } from '../config'
 import { sha256 } from '../crypto/random'
 import { signAccessToken, signRefreshToken, verifyRefreshToken } from '../crypto/tokens'
 import type { Db } from '../db/client'
-import { refreshTokens, sessions, users, type RefreshTokenRow, type UserRow } from '../db/schema'
+import { rotate, tokenState, type TokenState } from '../db/hot-path'
+import type { RefreshTokenRow, SessionRow, UserRow, users } from '../db/schema'
+import {
+  insertRefreshToken,
+  insertSession,
+  liveSessionsOf,
+  liveToken,
+  revokeOwnSession as revokeOwn,
+  revokeSession as revokeOne,
+  revokeUserSessions,
+} from '../db/sessions'
+import { updateLiveUser, userIsLive } from '../db/users'
 import { ApiError } from '../errors'
 import { audit } from './audit'
-import { rotate, tokenState, type TokenState } from '../db/hot-path'
 import type { Deps } from './deps'
-import { spendCode, spentBy, unavailable, type StoredCode } from './otp'
+
+export { revokeUserSessions }
 
 /** A rotated token presented again within this window gets its successor back (two tabs, a lost response). */
 export const REUSE_GRACE_MS = 10_000
@@ -25,7 +36,8 @@ export interface IssuedTokens {
   user: UserRow
 }
 
-const liveSession = (now: number) => and(isNull(sessions.revokedAt), gt(sessions.expiresAt, now))
+/** How a session was established (API.md "Sign-in methods and assurance"). */
+export type Assurance = Pick<SessionRow, 'aal' | 'amr'>
 
 /** The claims of a refresh token, re-derived from its stored record. */
 function refreshClaims(row: Pick<RefreshTokenRow, 'id' | 'sessionId' | 'issuedAt' | 'expiresAt'>, userId: string) {
@@ -44,60 +56,64 @@ function refreshExpiry(config: Config, sessionExpiresAt: number, now: number): n
   return Math.floor(Math.min(now + config.refreshTokenTtl * 1000, sessionExpiresAt) / 1000) * 1000
 }
 
-async function issue(config: Config, user: UserRow, token: Pick<RefreshTokenRow, 'sessionId' | 'expiresAt'>, refreshToken: string, now: number) {
-  const accessToken = await signAccessToken({ sub: user.id, sid: token.sessionId, role: user.role, email: user.email }, config, now)
+async function issue(config: Config, user: UserRow, assurance: Assurance, token: Pick<RefreshTokenRow, 'sessionId' | 'expiresAt'>, refreshToken: string, now: number) {
+  const accessToken = await signAccessToken(
+    { sub: user.id, sid: token.sessionId, role: user.role, email: user.email, aal: assurance.aal, amr: assurance.amr },
+    config,
+    now,
+  )
   return { accessToken, refreshToken, refreshExpiresAt: token.expiresAt, sessionId: token.sessionId, user }
 }
 
+/** A session about to open: who, how, and the account changes that go with the proof. */
+export interface NewSession extends Assurance {
+  userId: string
+  /** Account changes that go with this sign-in (email verified, role from ADMIN_EMAILS). */
+  userValues: Partial<typeof users.$inferInsert>
+}
+
 /**
- * Opens a session for a user who has just proved who they are, in one batch: the login
- * code is spent (when there is one), the account updated (`userValues`: verification, role)
- * and the session with its first refresh token created, each guarded so that nothing is
- * written unless the account is live and the code was spent by this very batch.
+ * Prepares a session for a user who has just proved who they are: the tokens are signed first,
+ * so the writes can go in one batch with whatever authorises them (a code spent by the same
+ * batch: `guard`). Nothing is written unless the account is live and the guard holds.
  */
-export async function openSession(
-  deps: Deps,
-  userId: string,
-  userValues: Partial<typeof users.$inferInsert>,
-  code?: StoredCode,
-  now = Date.now(),
-  /** Further writes that belong to this login (giving back the login attempt), run last in the batch. */
-  also: readonly BatchItem<'sqlite'>[] = [],
-): Promise<IssuedTokens> {
+export async function prepareSession(deps: Deps, session: NewSession, now = Date.now()) {
   const { db, config, meta } = deps
+  const { userId } = session
   const sessionId = crypto.randomUUID()
   const expiresAt = now + config.sessionMaxAge * 1000
   const token = { id: crypto.randomUUID(), sessionId, issuedAt: now, expiresAt: refreshExpiry(config, expiresAt, now) }
   const refreshToken = await signRefreshToken(refreshClaims(token, userId), config)
-  const guard = and(
-    sql`EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND deleted_at IS NULL)`,
-    code ? spentBy(code.codeId, sessionId) : undefined,
-  )!
+  const tokenHash = await sha256(refreshToken)
+  const assurance: Assurance = { aal: session.aal, amr: session.amr }
 
-  const writes = [
-    db
-      .update(users)
-      .set({ ...userValues, id: userId })
-      .where(and(eq(users.id, userId), guard))
-      .returning(),
-    db.insert(sessions).select(sql`
-      SELECT ${sessionId}, ${userId}, ${now}, ${now}, ${expiresAt}, NULL, NULL, ${meta.userAgent}, ${meta.ip} WHERE ${guard}`),
-    db.insert(refreshTokens).select(sql`
-      SELECT ${token.id}, ${sessionId}, ${await sha256(refreshToken)}, ${token.issuedAt}, ${token.expiresAt}, NULL, NULL
-      WHERE ${guard}`),
-  ] as const
-  let user: UserRow | undefined
-  if (code) {
-    const [spent, updated] = await db.batch([spendCode(deps, code.codeId, sessionId, now), ...writes, ...also])
-    if (spent.length === 0) throw await unavailable(deps, code, now)
-    user = updated[0]
-  } else {
-    user = (await db.batch([...writes, ...also]))[0][0]
+  const statements = (extra?: SQL) => {
+    const guard = and(userIsLive(userId), extra)!
+    return [
+      updateLiveUser(db, userId, session.userValues, extra),
+      insertSession(db, { id: sessionId, userId, createdAt: now, lastUsedAt: now, expiresAt, userAgent: meta.userAgent, ip: meta.ip, ...assurance }, guard),
+      insertRefreshToken(db, { ...token, tokenHash }, guard),
+    ] as const
   }
-  // The account was deleted between the password (or code) check and here.
-  if (!user) throw new ApiError(code ? 'OTP_EXPIRED' : 'INVALID_CREDENTIALS')
-  audit(deps, { type: 'login_success', userId, sessionId, detail: { otp: Boolean(code) } }, now)
-  return issue(config, user, token, refreshToken, now)
+
+  /** Given the account row the batch wrote: the tokens, or `refused` when the account was gone or the guard failed. */
+  const finish = async (updated: readonly UserRow[], refused: ApiError) => {
+    const user = updated[0]
+    if (!user) throw refused
+    audit(deps, { type: 'login_success', userId, sessionId, detail: { amr: session.amr } }, now)
+    return issue(config, user, assurance, token, refreshToken, now)
+  }
+
+  return {
+    sessionId,
+    statements,
+    finish,
+    /** Opens it in a batch of its own, with further writes of this sign-in (giving back the login attempt) last. */
+    async open(also: readonly BatchItem<'sqlite'>[] = []): Promise<IssuedTokens> {
+      const [updated] = await db.batch([...statements(), ...also])
+      return finish(updated, new ApiError('INVALID_CREDENTIALS'))
+    },
+  }
 }
 
 /** Refuses a token whose session or account is no longer live. */
@@ -141,7 +157,7 @@ export async function rotateRefreshToken(deps: Deps, presented: string, now = Da
     assertLive(latest, now)
     return replayed(deps, latest, now)
   }
-  return issue(config, state.user, successor, refreshToken, now)
+  return issue(config, state.user, state.session, successor, refreshToken, now)
 }
 
 /**
@@ -153,13 +169,10 @@ async function replayed(deps: Deps, state: TokenState, now: number): Promise<Iss
   const { db, config } = deps
   const { token, session, user } = state
   if (token.rotatedAt !== null && token.replacedBy && now - token.rotatedAt <= REUSE_GRACE_MS) {
-    const [successor] = await db
-      .select()
-      .from(refreshTokens)
-      .where(and(eq(refreshTokens.id, token.replacedBy), isNull(refreshTokens.rotatedAt)))
+    const [successor] = await liveToken(db, token.replacedBy)
     if (successor && successor.expiresAt > now) {
       const refreshToken = await signRefreshToken(refreshClaims(successor, user.id), config)
-      return issue(config, user, successor, refreshToken, now)
+      return issue(config, user, session, successor, refreshToken, now)
     }
   }
   // The revocation is committed before the refusal is answered, whatever happens next.
@@ -170,28 +183,7 @@ async function replayed(deps: Deps, state: TokenState, now: number): Promise<Iss
 
 /** Ends one session; true when this call ended it. */
 export async function revokeSession(db: Db, sessionId: string, reason: string, now = Date.now()): Promise<boolean> {
-  const ended = await db
-    .update(sessions)
-    .set({ revokedAt: now, revokedReason: reason })
-    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)))
-    .returning({ id: sessions.id })
-  return ended.length === 1
-}
-
-/** The statement that ends every live session of a user (but `keep`), for use alone or in a batch. */
-export function revokeUserSessions(db: Db, userId: string, reason: string, now: number, options: { keep?: string; guard?: SQL } = {}) {
-  return db
-    .update(sessions)
-    .set({ revokedAt: now, revokedReason: reason })
-    .where(
-      and(
-        eq(sessions.userId, userId),
-        isNull(sessions.revokedAt),
-        options.keep ? ne(sessions.id, options.keep) : undefined,
-        options.guard,
-      ),
-    )
-    .returning({ id: sessions.id })
+  return (await revokeOne(db, sessionId, reason, now)).length === 1
 }
 
 /**
@@ -220,12 +212,7 @@ export async function logoutByRefreshToken(deps: Deps, presented: string, now = 
 
 /** A user's live sessions, newest first. */
 export async function listSessions(db: Db, userId: string, currentSessionId: string, now = Date.now()) {
-  const rows = await db
-    .select()
-    .from(sessions)
-    .where(and(eq(sessions.userId, userId), liveSession(now)))
-    .orderBy(desc(sessions.createdAt), desc(sessions.id))
-    .limit(100)
+  const rows = await liveSessionsOf(db, userId, now)
   return rows.map((row) => ({
     id: row.id,
     createdAt: new Date(row.createdAt).toISOString(),
@@ -234,16 +221,14 @@ export async function listSessions(db: Db, userId: string, currentSessionId: str
     userAgent: row.userAgent,
     ip: row.ip,
     current: row.id === currentSessionId,
+    aal: row.aal,
+    amr: row.amr,
   }))
 }
 
 /** Ends one of the caller's own live sessions; NOT_FOUND for any other id, so ids cannot be probed. */
 export async function revokeOwnSession(deps: Deps, userId: string, sessionId: string, now = Date.now()) {
-  const ended = await deps.db
-    .update(sessions)
-    .set({ revokedAt: now, revokedReason: 'revoked_by_user' })
-    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), liveSession(now)))
-    .returning({ id: sessions.id })
+  const ended = await revokeOwn(deps.db, userId, sessionId, 'revoked_by_user', now)
   if (ended.length === 0) throw new ApiError('NOT_FOUND', { message: 'Session not found.' })
   audit(deps, { type: 'session_revoked', userId, sessionId }, now)
 }

@@ -1,9 +1,16 @@
-import { and, desc, eq, gt, isNull, lt, ne, sql } from 'drizzle-orm'
+import type { SQL } from 'drizzle-orm'
+import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
 import { keyedHash, randomDigits, timingSafeEqual } from '../crypto/random'
-import { otpCodes, type OtpPurpose } from '../db/schema'
+import { codesOf, codeWithId, countTry, insertThrottled, recentSends, retireCodes, spendCode, spentBy, triesOf } from '../db/codes'
+import type { OtpPurpose } from '../db/schema'
 import { ApiError } from '../errors'
 import { audit } from './audit'
 import type { Deps } from './deps'
+
+/**
+ * One-time codes: issuing (the send throttle, KV, the mailer) and redeeming (owner, purpose,
+ * tries, single use). The code itself lives in KV as a keyed hash; what must be exact lives in D1.
+ */
 
 export const OTP_MAX_TRIES = 5
 export const OTP_RESEND_SECONDS = 60
@@ -20,6 +27,8 @@ export interface StoredCode {
   hash: string
   createdAt: number
   expiresAt: number
+  /** A login code: the methods of the first factor it follows. */
+  amr?: string[]
 }
 
 /** Where a code lives in KV: login codes under their challenge, the others under their account. */
@@ -28,8 +37,7 @@ export const codeKey = {
   account: (purpose: OtpPurpose, userId: string) => `otp:${purpose}:${userId}`,
 }
 
-const codeHash = (deps: Deps, codeId: string, code: string) =>
-  keyedHash(deps.config.refreshTokenSecret, 'otp-code', `${codeId}:${code}`)
+const codeHash = (deps: Deps, codeId: string, code: string) => keyedHash(deps.config.refreshTokenSecret, 'otp-code', `${codeId}:${code}`)
 
 /** What a new code is for, and which earlier code it replaces. */
 export interface CodeTarget {
@@ -46,6 +54,8 @@ export interface CodeTarget {
   replaces?: string
   /** A new login challenge is not a resend: it skips the one-minute gap (the hourly cap still holds). */
   newChallenge?: boolean
+  /** A login code: the methods of the first factor it follows, kept with the code. */
+  amr?: string[]
 }
 
 /**
@@ -59,34 +69,14 @@ export function prepareCode(deps: Deps, target: CodeTarget, now = Date.now()) {
   const codeId = crypto.randomUUID()
   const code = randomDigits(6)
   const expiresAt = now + config.otpTtl * 1000
-  const gapStart = target.newChallenge ? now : now - OTP_RESEND_SECONDS * 1000
-  const hourAgo = now - 3600 * 1000
-  const retired =
-    target.purpose !== 'login'
-      ? and(eq(otpCodes.userId, target.userId), eq(otpCodes.purpose, target.purpose))
-      : target.replaces
-        ? eq(otpCodes.id, target.replaces)
-        : undefined
+  const retired = target.purpose !== 'login' ? codesOf(target.userId, target.purpose) : target.replaces ? codeWithId(target.replaces) : undefined
 
-  // drizzle cannot batch raw statements on D1, so the conditional writes go through the builders.
-  const insert = db
-    .insert(otpCodes)
-    .select(sql`
-      SELECT ${codeId}, ${target.userId}, ${target.purpose}, 0, ${now}, ${expiresAt}, NULL, NULL
-      WHERE NOT EXISTS (
-          SELECT 1 FROM otp_codes
-          WHERE user_id = ${target.userId} AND purpose = ${target.purpose} AND created_at > ${gapStart})
-        AND (SELECT count(*) FROM otp_codes
-          WHERE user_id = ${target.userId} AND purpose = ${target.purpose} AND created_at > ${hourAgo}) < ${OTP_HOURLY_LIMIT}`)
-    .returning({ id: otpCodes.id })
-  const retire = retired
-    ? [
-        db
-          .update(otpCodes)
-          .set({ consumedAt: now })
-          .where(and(retired, isNull(otpCodes.consumedAt), ne(otpCodes.id, codeId), sql`EXISTS (SELECT 1 FROM otp_codes WHERE id = ${codeId})`)),
-      ]
-    : []
+  const insert = insertThrottled(
+    db,
+    { id: codeId, userId: target.userId, purpose: target.purpose, createdAt: now, expiresAt },
+    { gapStart: target.newChallenge ? now : now - OTP_RESEND_SECONDS * 1000, hourAgo: now - 3600 * 1000, hourlyLimit: OTP_HOURLY_LIMIT },
+  )
+  const retire = retired ? [retireCodes(db, retired, codeId, now)] : []
 
   let stored: Promise<StoredCode> | undefined
   /** Writes the code's hash to KV (once). */
@@ -100,6 +90,7 @@ export function prepareCode(deps: Deps, target: CodeTarget, now = Date.now()) {
         hash: await codeHash(deps, codeId, code),
         createdAt: now,
         expiresAt,
+        ...(target.amr ? { amr: target.amr } : {}),
       }
       await deps.kv.put(target.key, JSON.stringify(record), { expirationTtl: Math.max(KV_MIN_TTL, config.otpTtl) })
       return record
@@ -136,16 +127,10 @@ export async function issueCode(deps: Deps, target: CodeTarget, now = Date.now()
 }
 
 async function throttleRetryAfter(deps: Deps, userId: string, purpose: OtpPurpose, now: number): Promise<number> {
-  const recent = await deps.db
-    .select({ createdAt: otpCodes.createdAt })
-    .from(otpCodes)
-    .where(and(eq(otpCodes.userId, userId), eq(otpCodes.purpose, purpose), gt(otpCodes.createdAt, now - 3600_000)))
-    .orderBy(desc(otpCodes.createdAt))
-    .limit(OTP_HOURLY_LIMIT)
+  const recent = await recentSends(deps.db, userId, purpose, now - 3600_000, OTP_HOURLY_LIMIT)
   const newest = recent[0]?.createdAt ?? now
   // Under the hourly cap only the one-minute gap applies; at the cap, wait until the oldest leaves the hour.
-  const until =
-    recent.length >= OTP_HOURLY_LIMIT ? recent[recent.length - 1]!.createdAt + 3600_000 : newest + OTP_RESEND_SECONDS * 1000
+  const until = recent.length >= OTP_HOURLY_LIMIT ? recent[recent.length - 1]!.createdAt + 3600_000 : newest + OTP_RESEND_SECONDS * 1000
   return Math.max(1, Math.ceil((until - now) / 1000))
 }
 
@@ -155,57 +140,63 @@ export async function readCode(deps: Deps, key: string): Promise<StoredCode | un
   return stored ?? undefined
 }
 
+/** Which code a redemption is for. */
+export interface Redeemable {
+  /** Its KV key. */
+  key: string
+  purpose: OtpPurpose
+  /** The account it must belong to, when the caller already knows it (account-wide codes). */
+  userId?: string
+}
+
+/** The writes a right code authorises, each guarded on `spent` (true only once this batch spent the code). */
+export type Authorised<T extends readonly BatchItem<'sqlite'>[]> = (spent: SQL, stored: StoredCode) => T | Promise<T>
+
 /**
- * Checks a code against its stored hash. A wrong code spends one of five tries, counted by
- * one conditional UPDATE in D1, so parallel guesses cannot exceed the budget. A right code
- * returns without being spent: the caller spends it with `spendCode` in the same batch as
- * the change it authorises, so the two commit together or not at all.
+ * Redeems a code, the one way every purpose does it: read it, check its owner and purpose, and
+ * on a wrong code spend one of five tries (one conditional UPDATE, so parallel guesses cannot
+ * exceed the budget). On a right code, spend it in the same batch as the writes it authorises,
+ * so the two commit together or not at all; a code works once. Returns the stored code and the
+ * results of the authorised writes. The KV copy is deleted after the response.
  */
-export async function checkCode(deps: Deps, stored: StoredCode | undefined, code: string, now = Date.now()): Promise<StoredCode> {
+export async function redeemCode<T extends readonly BatchItem<'sqlite'>[]>(
+  deps: Deps,
+  target: Redeemable,
+  code: string,
+  now: number,
+  authorise: Authorised<T>,
+): Promise<{ stored: StoredCode; results: BatchResponse<T> }> {
+  const read = await readCode(deps, target.key)
+  const owned = read && read.purpose === target.purpose && (target.userId === undefined || read.userId === target.userId) ? read : undefined
+  const stored = await checkCode(deps, owned, code, now)
+  const marker = crypto.randomUUID()
+  const writes = await authorise(spentBy(stored.codeId, marker), stored)
+  const [spent, ...results] = (await deps.db.batch([spendCode(deps.db, stored.codeId, marker, now, OTP_MAX_TRIES), ...writes])) as [
+    { id: string }[],
+    ...BatchResponse<T>,
+  ]
+  if (spent.length === 0) throw await unavailable(deps, stored, now)
+  deps.defer(deps.kv.delete(target.key))
+  return { stored, results: results as unknown as BatchResponse<T> }
+}
+
+/** A right code returns as it is; a wrong one spends a try and throws OTP_INVALID (or burns the code). */
+async function checkCode(deps: Deps, stored: StoredCode | undefined, code: string, now: number): Promise<StoredCode> {
   if (!stored || stored.expiresAt <= now) throw new ApiError('OTP_EXPIRED')
   if (timingSafeEqual(await codeHash(deps, stored.codeId, code), stored.hash)) return stored
 
-  const counted = await deps.db
-    .update(otpCodes)
-    .set({ tries: sql`${otpCodes.tries} + 1` })
-    .where(liveCode(stored.codeId, now))
-    .returning({ tries: otpCodes.tries })
+  const counted = await countTry(deps.db, stored.codeId, now, OTP_MAX_TRIES)
   const tries = counted[0]?.tries
   if (tries === undefined) throw await unavailable(deps, stored, now)
   const attemptsLeft = OTP_MAX_TRIES - tries
-  audit(deps, {
-    type: attemptsLeft === 0 ? 'otp_burned' : 'otp_failure',
-    userId: stored.userId,
-    detail: { purpose: stored.purpose, attemptsLeft },
-  })
+  audit(deps, { type: attemptsLeft === 0 ? 'otp_burned' : 'otp_failure', userId: stored.userId, detail: { purpose: stored.purpose, attemptsLeft } })
   if (attemptsLeft === 0) throw burned(stored, now)
   throw new ApiError('OTP_INVALID', { details: [{ path: 'otp', message: 'is incorrect', attemptsLeft }] })
 }
 
-const liveCode = (codeId: string, now: number) =>
-  and(eq(otpCodes.id, codeId), isNull(otpCodes.consumedAt), lt(otpCodes.tries, OTP_MAX_TRIES), gt(otpCodes.expiresAt, now))
-
-/**
- * Marks a checked code used, if it still can be: a single conditional write, so it works once.
- * `marker` must be unique to the calling batch (a fresh UUID).
- */
-export const spendCode = (deps: Deps, codeId: string, marker: string, now: number) =>
-  deps.db
-    .update(otpCodes)
-    .set({ consumedAt: now, consumedBy: marker })
-    .where(liveCode(codeId, now))
-    .returning({ id: otpCodes.id })
-
-/** True inside a batch only after `spendCode` with the same marker has spent the code. */
-export const spentBy = (codeId: string, marker: string) =>
-  sql`EXISTS (SELECT 1 FROM otp_codes WHERE id = ${codeId} AND consumed_by = ${marker})`
-
 /** Why a code can no longer be used: burned by wrong tries, or used, replaced or expired. */
-export async function unavailable(deps: Deps, stored: StoredCode, now: number): Promise<ApiError> {
-  const [row] = await deps.db
-    .select({ tries: otpCodes.tries })
-    .from(otpCodes)
-    .where(eq(otpCodes.id, stored.codeId))
+async function unavailable(deps: Deps, stored: StoredCode, now: number): Promise<ApiError> {
+  const [row] = await triesOf(deps.db, stored.codeId)
   return row && row.tries >= OTP_MAX_TRIES ? burned(stored, now) : new ApiError('OTP_EXPIRED')
 }
 
