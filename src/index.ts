@@ -2,7 +2,7 @@ import { createApp } from './app'
 import { auditRetentionDays } from './config'
 import { getDb } from './db/client'
 import { createLogger } from './log'
-import { purgeExpired } from './scheduled'
+import { purgeExpired } from './db/purge'
 
 const app = createApp()
 

@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { body, call, expectError, lastCode, PASSWORD, refreshCookie, register, signIn, uniqueEmail, type CallInit, type Session } from './helpers'
+import { body, call, expectError, lastCode, PASSWORD, refreshCookie, register, signIn, uniqueEmail, type CallInit, type Session, wrongCode, advance } from './helpers'
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/
 const UUID_ANYWHERE = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi
@@ -21,7 +21,6 @@ interface AuditEvent {
 }
 
 /** A six-digit code guaranteed to differ from `code`. */
-const wrongCode = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0')
 
 afterEach(() => {
   vi.useRealTimers()
@@ -57,7 +56,6 @@ function step(name: string): CallInit {
 }
 
 /** Moves the frozen clock forward. */
-const advance = (ms: number) => vi.setSystemTime(Date.now() + ms)
 
 const collect = (data: { accessToken?: string; refreshToken?: string }, response: Response) => {
   for (const token of [data.accessToken, data.refreshToken, refreshCookie(response)]) if (token) flow.tokens.push(token)

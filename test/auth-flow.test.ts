@@ -1,17 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import {
-  body,
-  call,
-  expectError,
-  lastCode,
-  mailedTo,
-  PASSWORD,
-  refreshCookie,
-  register,
-  signIn,
-  startLogin,
-  uniqueEmail,
-} from './helpers'
+import { body, call, expectError, lastCode, mailedTo, PASSWORD, refreshCookie, register, signIn, startLogin, uniqueEmail, wrongCode } from './helpers'
 
 const USER_KEYS = ['createdAt', 'email', 'emailVerified', 'id', 'mobile', 'name', 'role', 'updatedAt']
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -20,7 +8,6 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/
 const SEVEN_DAYS = 7 * 24 * 3600
 
 /** A six-digit code guaranteed to differ from `code`. */
-const wrongCode = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0')
 
 /** The fullwidth form of an ASCII string (NFKC folds it back). */
 const fullwidth = (text: string) => text.replace(/[\x21-\x7e]/g, (char) => String.fromCharCode(char.charCodeAt(0) + 0xfee0))

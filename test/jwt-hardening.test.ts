@@ -11,7 +11,7 @@ import {
   type JWTPayload,
 } from 'jose'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { body, call, expectError, refreshCookie, signIn, type CallInit, type Session } from './helpers'
+import { body, call, expectError, refreshCookie, signIn, type CallInit, type Session, b64url } from './helpers'
 
 const ISSUER = 'https://auth.test'
 const AUDIENCE = 'api'
@@ -24,12 +24,6 @@ afterEach(() => {
 
 type Overrides = NonNullable<CallInit['env']>
 
-const b64url = (value: string | Uint8Array) => {
-  const bytes = typeof value === 'string' ? encoder.encode(value) : value
-  let binary = ''
-  for (const byte of bytes) binary += String.fromCharCode(byte)
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-}
 const fromB64url = (text: string) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
 
 const profile = (token: string, overrides?: Overrides) => call('/api/user/profile', { token, env: overrides })

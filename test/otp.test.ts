@@ -1,9 +1,8 @@
 import { env } from 'cloudflare:workers'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { body, call, expectError, lastCode, mailedTo, PASSWORD, register, startLogin } from './helpers'
+import { body, call, expectError, lastCode, mailedTo, PASSWORD, register, startLogin, wrongCode } from './helpers'
 
 /** A six-digit code guaranteed to differ from `code`; `offset` picks among the 999,999 others. */
-const wrongCode = (code: string, offset = 1) => String((Number(code) + offset) % 1_000_000).padStart(6, '0')
 
 const verifyOtp = (challengeId: string, otp: string) => call('/api/auth/verify-otp', { json: { challengeId, otp } })
 

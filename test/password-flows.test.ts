@@ -1,23 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import {
-  body,
-  call,
-  expectError,
-  lastCode,
-  mailedTo,
-  PASSWORD,
-  refreshCookie,
-  register,
-  signIn,
-  uniqueEmail,
-  type Session,
-} from './helpers'
+import { body, call, expectError, lastCode, mailedTo, PASSWORD, refreshCookie, register, signIn, uniqueEmail, type Session, wrongCode } from './helpers'
 
 const NEW_PASSWORD = 'Battery-staple-42!'
 const WEAK_PASSWORDS = ['short1!', 'nodigits-here!', 'NoSymbols123', '12345678!']
 
 /** A six-digit code guaranteed to differ from `code`. */
-const wrongCode = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0')
 
 const profile = (token: string) => call('/api/user/profile', { token })
 const refresh = (cookie: string) => call('/api/auth/refresh', { method: 'POST', cookie })

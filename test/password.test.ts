@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from '../src/crypto/password'
+import { b64url } from './helpers/codes'
 
 const PASSWORD = 'Correct-horse-9'
 const PEPPER = 'pepper-0123456789abcdef0123456789abcdef'
@@ -7,11 +8,6 @@ const FORMAT = /^\$pbkdf2-sha512\$i=(\d+),p=([01])\$([A-Za-z0-9_-]+)\$([A-Za-z0-
 /** The most PBKDF2 iterations a deployed Worker accepts. */
 const WORKERS_CEILING = 100_000
 
-const b64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '')
 const fromB64url = (text: string) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
 
 /** A stored hash made by hand, in the service's format, with any iteration count (no pepper). */

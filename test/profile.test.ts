@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { body, call, expectError, PASSWORD, refreshCookie, register, signIn, uniqueEmail, type Session } from './helpers'
+import { body, call, expectError, PASSWORD, refreshCookie, register, signIn, uniqueEmail, type Session, advance } from './helpers'
 
 const USER_KEYS = ['createdAt', 'email', 'emailVerified', 'id', 'mobile', 'name', 'role', 'updatedAt']
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/
@@ -9,7 +9,6 @@ afterEach(() => {
 })
 
 /** Moves the clock forward, so a write's `updatedAt` is certain to differ from the previous one. */
-const advance = (ms = 1_000) => vi.setSystemTime(Date.now() + ms)
 
 const getProfile = (token: string) => call('/api/user/profile', { token })
 const update = (method: 'PUT' | 'PATCH', token: string, json: unknown) => call('/api/user/profile', { method, token, json })

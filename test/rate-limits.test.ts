@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { body, call, expectError, lastCode, mailedTo, PASSWORD, register, signIn, uniqueEmail, type CallInit } from './helpers'
+import { LOGIN_FAILURE_LIMIT, LOGIN_FAILURE_WINDOW_MS } from '../src/services/login-attempts'
 
 const WRONG_PASSWORD = 'Wrong-password-1'
 const NEW_PASSWORD = 'Battery-staple-42!'
-const LOGIN_FAILURE_WINDOW_MS = 15 * 60_000
 
 afterEach(() => {
   vi.useRealTimers()
@@ -152,7 +152,7 @@ describe('failed logins per email (exact, in D1)', () => {
   it('after 5 wrong passwords answers the 6th login, even with the right password, with 429 and a Retry-After up to 15 minutes', async () => {
     const { email, password } = await register()
     // Each attempt from a different client address: rotating addresses does not help.
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < LOGIN_FAILURE_LIMIT; i++) {
       await expectError(await login(email, WRONG_PASSWORD, { ip: uniqueIp() }), 401, 'INVALID_CREDENTIALS')
     }
     const sixth = await login(email, password, { ip: uniqueIp() })
@@ -166,7 +166,7 @@ describe('failed logins per email (exact, in D1)', () => {
 
   it('counts failures for an email no account holds', async () => {
     const email = uniqueEmail('rl-nobody')
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < LOGIN_FAILURE_LIMIT; i++) {
       await expectError(await login(email, WRONG_PASSWORD, { ip: uniqueIp() }), 401, 'INVALID_CREDENTIALS')
     }
     const sixth = await login(email, WRONG_PASSWORD, { ip: uniqueIp() })
@@ -199,7 +199,7 @@ describe('failed logins per email (exact, in D1)', () => {
 
   it('allows logins again once the window has passed', async () => {
     const { email, password } = await register()
-    for (let i = 0; i < 5; i++) expect((await login(email, WRONG_PASSWORD, { ip: uniqueIp() })).status).toBe(401)
+    for (let i = 0; i < LOGIN_FAILURE_LIMIT; i++) expect((await login(email, WRONG_PASSWORD, { ip: uniqueIp() })).status).toBe(401)
     await expectRateLimited(await login(email, password, { ip: uniqueIp() }))
 
     vi.setSystemTime(Date.now() + LOGIN_FAILURE_WINDOW_MS - 60_000)
@@ -222,7 +222,7 @@ describe('failed logins per email (exact, in D1)', () => {
 
   it('is cleared by a password reset, so the new password logs in at once', async () => {
     const { email, password } = await register()
-    for (let i = 0; i < 5; i++) expect((await login(email, WRONG_PASSWORD, { ip: uniqueIp() })).status).toBe(401)
+    for (let i = 0; i < LOGIN_FAILURE_LIMIT; i++) expect((await login(email, WRONG_PASSWORD, { ip: uniqueIp() })).status).toBe(401)
     await expectRateLimited(await login(email, password, { ip: uniqueIp() }))
 
     expect((await call('/api/auth/password/forgot', { json: { email }, ip: uniqueIp() })).status).toBe(200)
@@ -297,7 +297,7 @@ describe('the per-email lockout window', () => {
 describe('re-entering the password while signed in', () => {
   it('spends the same per-email attempts: a stolen access token cannot guess the password at /password/change', async () => {
     const session = await signIn()
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < LOGIN_FAILURE_LIMIT; i++) {
       const response = await call('/api/auth/password/change', {
         json: { currentPassword: `${WRONG_PASSWORD}${i}`, newPassword: NEW_PASSWORD },
         token: session.accessToken,
@@ -315,7 +315,7 @@ describe('re-entering the password while signed in', () => {
 
   it('spends them at DELETE /api/user/profile too, and the account survives the guessing', async () => {
     const session = await signIn()
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < LOGIN_FAILURE_LIMIT; i++) {
       const response = await call('/api/user/profile', { method: 'DELETE', json: { password: `${WRONG_PASSWORD}${i}` }, token: session.accessToken })
       await expectError(response, 401, 'INVALID_CREDENTIALS')
     }
@@ -327,7 +327,7 @@ describe('re-entering the password while signed in', () => {
   it('gives the attempt back on success: five right confirmations in a row are all accepted', async () => {
     const session = await signIn()
     let password = session.password
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < LOGIN_FAILURE_LIMIT; i++) {
       const next = `${NEW_PASSWORD}${i}`
       const response = await call('/api/auth/password/change', { json: { currentPassword: password, newPassword: next }, token: session.accessToken })
       expect(response.status).toBe(200)

@@ -76,6 +76,8 @@ async function sessionsOf(token: string) {
     userAgent: string | null
     ip: string | null
     current: boolean
+    aal: string
+    amr: string[]
   }>
 }
 

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { decodeJwt, decodeProtectedHeader, SignJWT, type JWTPayload } from 'jose'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { APP_ORIGIN, body, call, expectError, ORIGIN, refreshCookie, register, signIn, startLogin, type CallInit } from './helpers'
+import { APP_ORIGIN, body, call, expectError, ORIGIN, refreshCookie, register, signIn, startLogin, type CallInit, advance, b64json, b64url } from './helpers'
 
 const MINUTE = 60_000
 const DAY = 86_400_000
@@ -11,15 +11,8 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-/** Moves the clock `ms` forward from now (the app and jose read the same Date). */
-const advance = (ms: number) => vi.setSystemTime(Date.now() + ms)
 
 const encoder = new TextEncoder()
-const b64url = (value: unknown) =>
-  btoa(typeof value === 'string' ? value : JSON.stringify(value))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '')
 
 /** Signs `payload` with HS256 and exactly the header given (plus alg). */
 const signWith = (payload: JWTPayload, header: Record<string, unknown>, secret: string) =>
@@ -28,7 +21,7 @@ const signWith = (payload: JWTPayload, header: Record<string, unknown>, secret: 
 /** Re-encodes the payload of a real token and keeps its original signature. */
 function tamper(token: string, change: (payload: JWTPayload) => JWTPayload): string {
   const [header, , signature] = token.split('.')
-  return `${header}.${b64url(change(decodeJwt(token)))}.${signature}`
+  return `${header}.${b64json(change(decodeJwt(token)))}.${signature}`
 }
 
 const refresh = (init: CallInit = {}) => call('/api/auth/refresh', { method: 'POST', ...init })
@@ -194,7 +187,7 @@ describe('POST /api/auth/refresh', () => {
 
     const forged: Record<string, [string, string]> = {
       'tampered payload': [tamper(real, (c) => ({ ...c, sub: crypto.randomUUID() })), 'TOKEN_INVALID'],
-      'alg none': [`${b64url({ alg: 'none', typ: 'rt+jwt' })}.${p}.`, 'TOKEN_INVALID'],
+      'alg none': [`${b64json({ alg: 'none', typ: 'rt+jwt' })}.${p}.`, 'TOKEN_INVALID'],
       'wrong typ': [await signWith(claims, { typ: 'JWT', kid: header.kid }, secret), 'TOKEN_INVALID'],
       'missing typ': [await signWith(claims, { kid: header.kid }, secret), 'TOKEN_INVALID'],
       'access typ': [await signWith(claims, { typ: 'at+jwt', kid: header.kid }, secret), 'TOKEN_INVALID'],
@@ -452,9 +445,9 @@ describe('access tokens', () => {
 
     const forged: Record<string, [string, string]> = {
       'tampered payload': [tamper(real, (c) => ({ ...c, role: 'admin' })), 'TOKEN_INVALID'],
-      'tampered header': [`${b64url({ ...header, kid: 'x' })}.${p}.${real.split('.')[2]}`, 'TOKEN_INVALID'],
-      'alg none': [`${b64url({ alg: 'none', typ: 'at+jwt' })}.${p}.`, 'TOKEN_INVALID'],
-      'alg none with kid': [`${b64url({ alg: 'none', typ: 'at+jwt', kid: header.kid })}.${p}.`, 'TOKEN_INVALID'],
+      'tampered header': [`${b64json({ ...header, kid: 'x' })}.${p}.${real.split('.')[2]}`, 'TOKEN_INVALID'],
+      'alg none': [`${b64json({ alg: 'none', typ: 'at+jwt' })}.${p}.`, 'TOKEN_INVALID'],
+      'alg none with kid': [`${b64json({ alg: 'none', typ: 'at+jwt', kid: header.kid })}.${p}.`, 'TOKEN_INVALID'],
       'wrong typ': [await signWith(claims, { ...good, typ: 'JWT' }, secret), 'TOKEN_INVALID'],
       'refresh typ': [await signWith(claims, { ...good, typ: 'rt+jwt' }, secret), 'TOKEN_INVALID'],
       'missing typ': [await signWith(claims, { kid: header.kid }, secret), 'TOKEN_INVALID'],

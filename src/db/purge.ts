@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm'
-import type { Db } from './db/client'
+import type { Db } from './client'
 
 const DAY_MS = 86_400_000
 /** Rows per DELETE and statements per table per run: bounded, so one run stays well inside the Workers limits. */

@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { expect } from 'vitest'
-import worker from '../src/index'
+import worker from '../../src/index'
 
 export const ORIGIN = 'https://auth.test'
 export const APP_ORIGIN = 'https://app.test'

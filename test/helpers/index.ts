@@ -1,0 +1,4 @@
+/** Shared test utilities: HTTP calls and seeding through the public API, codes and time, D1 doubles. */
+export * from './api'
+export * from './codes'
+export * from './failing-d1'
