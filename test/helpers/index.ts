@@ -2,3 +2,4 @@
 export * from './api'
 export * from './codes'
 export * from './failing-d1'
+export * from './deps'
