@@ -21,8 +21,10 @@
  *
  * and mount it in src/app.ts with one line, `.route('/api/auth/mfa', totpRoutes)`. The tag, if
  * new, gets a line in TAGS below. `security: 'bearer'` (or `'admin'`) also installs the guard,
- * so what the document claims is what runs. test/openapi.test.ts fails for any route mounted
- * without a declaration.
+ * so what the document claims is what runs. The handler's typed responses must have a declared
+ * status and a body of that status's schema, or the chain stops compiling (the next `.openapi`
+ * or the mounting `.route` fails, with a `mismatch` or `undeclaredStatus` type naming it).
+ * test/openapi.test.ts fails for any route mounted without a declaration.
  */
 import { Hono, type Context, type Env, type MiddlewareHandler, type Next, type ValidationTargets } from 'hono'
 import type { BlankSchema, HandlerResponse, RouterRoute, Schema, ToSchema, TypedResponse } from 'hono/types'
@@ -103,6 +105,31 @@ export type RouteInput<R extends RouteConfig> = Part<'param', Req<R>['params']> 
 
 type MergeTypedResponse<T> = T extends Promise<void> ? T : T extends Promise<infer T2> ? (T2 extends TypedResponse ? T2 : TypedResponse) : T extends TypedResponse ? T : TypedResponse
 
+/** The body a declared response sends: the envelope around `data`, the `json` schema's output, or HTML text. */
+type DeclaredBody<Spec> = Spec extends { data: infer D extends z.ZodType }
+  ? { success: true; message?: string; data: z.output<D> }
+  : Spec extends { json: infer J extends z.ZodType }
+    ? z.output<J>
+    : string
+/** The typed responses a handler returns (plain `Response`s, such as c.body, carry no type to check). */
+type TypedOf<Res> = Extract<Awaited<Res>, TypedResponse>
+/**
+ * `[]` when every typed response of the handler has a declared status and a body of that
+ * status's schema; otherwise a one-element tuple whose type names the mismatch, so the call fails
+ * to compile.
+ */
+type ResponsesMatch<R extends RouteConfig, Res> = [TypedOf<Res>] extends [never]
+  ? []
+  : TypedOf<Res> extends infer T
+    ? T extends TypedResponse<infer Body, infer Status>
+      ? Status extends keyof R['responses']
+        ? [Body] extends [DeclaredBody<R['responses'][Status]>]
+          ? []
+          : [mismatch: { status: Status; declared: DeclaredBody<R['responses'][Status]>; returned: Body }]
+        : [undeclaredStatus: Status]
+      : []
+    : []
+
 /** Declarations by the validation middleware the registry made for them (one per route, so unique). */
 const declarations = new WeakMap<object, RouteConfig>()
 
@@ -138,10 +165,10 @@ export class RouteGroup<S extends Schema = BlankSchema> extends Hono<AppEnv, S, 
   openapi<const R extends RouteConfig, Res extends HandlerResponse<unknown>>(
     route: R,
     handler: (c: Context<AppEnv, R['path'], RouteInput<R>>, next: Next) => Res,
-  ): RouteGroup<S & ToSchema<R['method'], R['path'], RouteInput<R>, MergeTypedResponse<Res>>> {
+  ): ResponsesMatch<R, Res> extends [] ? RouteGroup<S & ToSchema<R['method'], R['path'], RouteInput<R>, MergeTypedResponse<Res>>> : ResponsesMatch<R, Res> {
     const chain: MiddlewareHandler<Env>[] = [...GUARDS[route.security](), ...(route.middleware ?? []), requestValidator(route)] as MiddlewareHandler<Env>[]
     this.on([route.method], [route.path], ...chain, handler as unknown as MiddlewareHandler<Env>)
-    return this as unknown as RouteGroup<S & ToSchema<R['method'], R['path'], RouteInput<R>, MergeTypedResponse<Res>>>
+    return this as never
   }
 }
 

@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm'
+import type * as z from 'zod'
 import { accessTokenJwkSet } from '../crypto/tokens'
 import { ApiError } from '../errors'
 import { routes } from '../http/registry'
@@ -63,7 +64,7 @@ export const serviceRoutes = (document: () => Record<string, unknown>) =>
         responses: { 200: { description: 'The service is up (and, with deep, so are D1 and KV).', data: R.Health } },
       },
       async (c) => {
-        if (!c.req.valid('query').deep) return c.json({ success: true as const, data: { status: 'ok' as const } })
+        if (!c.req.valid('query').deep) return c.json({ success: true as const, data: { status: 'ok' as const } }, 200)
         const [d1, kv] = await Promise.all([
           probe(() => c.get('d1').primary.get(sql`SELECT 1`)),
           probe(() => c.env.OTP_KV.get('health:probe')),
@@ -74,7 +75,7 @@ export const serviceRoutes = (document: () => Record<string, unknown>) =>
             .map(([path]) => ({ path, message: 'is unreachable' }))
           throw new ApiError('SERVICE_UNAVAILABLE', { details })
         }
-        return c.json({ success: true as const, data: { status: 'ok' as const, checks: { d1, kv } } })
+        return c.json({ success: true as const, data: { status: 'ok' as const, checks: { d1, kv } } }, 200)
       },
     )
     .openapi(
@@ -85,7 +86,7 @@ export const serviceRoutes = (document: () => Record<string, unknown>) =>
       },
       (c) => {
         c.header('Cache-Control', 'public, max-age=300')
-        return c.json(document())
+        return c.json(document(), 200)
       },
     )
     .openapi(
@@ -112,6 +113,7 @@ export const serviceRoutes = (document: () => Record<string, unknown>) =>
         const jwks = await accessTokenJwkSet(c.get('config'))
         if (!jwks) throw new ApiError('NOT_FOUND', { message: 'Access tokens are signed with a shared secret; there are no public keys.' })
         c.header('Cache-Control', 'public, max-age=300')
-        return c.json(jwks)
+        // jose types every JWK member optional; the keys built here always carry kty and kid.
+        return c.json(jwks as z.output<typeof R.Jwks>, 200)
       },
     )

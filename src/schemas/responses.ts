@@ -110,5 +110,5 @@ export const SessionList = z.object({ sessions: z.array(Session) })
 /** A JSON Web Key Set (RFC 7517) of the access-token signing keys. */
 export const Jwks = z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string() })) }).meta({ id: 'JWKS' })
 
-/** The OpenAPI document itself, described only as an object. */
-export const OpenApiDocument = z.looseObject({ openapi: z.string() })
+/** The OpenAPI document itself, described only as a JSON object. */
+export const OpenApiDocument = z.record(z.string(), z.unknown()).describe('An OpenAPI 3.1 document.')
