@@ -28,6 +28,7 @@
  */
 import { Hono, type Context, type Env, type MiddlewareHandler, type Next, type ValidationTargets } from 'hono'
 import type { BlankSchema, HandlerResponse, RouterRoute, Schema, ToSchema, TypedResponse } from 'hono/types'
+import { every } from 'hono/combine'
 import type { InferInput } from 'hono/validator'
 import type * as z from 'zod'
 import type { ErrorCode } from '../errors'
@@ -150,11 +151,8 @@ function requestValidator(route: RouteConfig): MiddlewareHandler<AppEnv> {
   if (params) steps.push(validate('param', params))
   if (query) steps.push(validate('query', query))
   if (body) steps.push(validate('json', body))
-  const run = (c: Context<AppEnv>, next: Next, index: number): Promise<Response | void> =>
-    index < steps.length ? steps[index]!(c, () => run(c, next, index + 1).then(() => undefined)) : next()
-  const middleware: MiddlewareHandler<AppEnv> = async function validateRequest(c, next) {
-    await run(c, next, 0)
-  }
+  // A fresh function per route, so it can key the route's declaration.
+  const middleware = every(...steps)
   declarations.set(middleware, route)
   return middleware
 }
