@@ -13,6 +13,7 @@ import { corsAllowlist } from './middleware/cors'
 import { requireJsonBody, requireTrustedOrigin } from './middleware/guards'
 import { adminRoutes } from './routes/admin'
 import { authRoutes } from './routes/auth'
+import { openApiDocument } from './openapi'
 import { serviceRoutes } from './routes/service'
 import { userRoutes } from './routes/user'
 import type { AppEnv } from './types'
@@ -127,11 +128,13 @@ export function createApp() {
     }),
   )
 
+  // One line per route group (src/http/registry.ts); the document covers whatever is mounted here.
+  let document: Record<string, unknown> | undefined
   const routes = app
     .route('/api/auth', authRoutes)
     .route('/api/user', userRoutes)
     .route('/api/admin', adminRoutes)
-    .route('/', serviceRoutes)
+    .route('/', serviceRoutes(() => (document ??= openApiDocument(app.routes))))
 
   app.notFound((c) => errorResponse(c, new ApiError('NOT_FOUND')))
   app.onError((error, c) => errorResponse(c, toApiError(c, error)))

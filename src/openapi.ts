@@ -1,78 +1,14 @@
 import * as z from 'zod'
+import type { RouterRoute } from 'hono/types'
 import { errorEntry, type ErrorCode } from './errors'
-import { AuditQuery, RoleChangeBody, UserListQuery } from './schemas/admin'
-import {
-  ChangePasswordBody,
-  ForgotPasswordBody,
-  LoginBody,
-  RefreshBody,
-  RegisterBody,
-  ResendOtpBody,
-  ResetPasswordBody,
-  VerifyEmailBody,
-  VerifyOtpBody,
-} from './schemas/auth'
+import { declarationOf, TAGS, type ResponseHeader, type ResponseSpec, type RouteConfig, type Security } from './http/registry'
 import * as R from './schemas/responses'
-import { DeleteAccountBody, ProfileUpdateBody } from './schemas/user'
-
-type Method = 'get' | 'post' | 'put' | 'patch' | 'delete'
-type Auth = 'public' | 'bearer' | 'admin' | 'refresh'
-
-interface Operation {
-  method: Method
-  path: string
-  tag: 'Auth' | 'Sessions' | 'Passwords' | 'Profile' | 'Admin' | 'Service'
-  summary: string
-  auth: Auth
-  body?: z.ZodType
-  query?: z.ZodType
-  data: z.ZodType
-  status?: 200 | 201
-  errors: ErrorCode[]
-  /** Responses that are not the success envelope (the JWKS). */
-  raw?: boolean
-}
-
-const INPUT_ERRORS: ErrorCode[] = ['VALIDATION_ERROR', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE']
-const BEARER_ERRORS: ErrorCode[] = ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'TOKEN_REVOKED']
-const OTP_ERRORS: ErrorCode[] = ['OTP_INVALID', 'OTP_EXPIRED', 'OTP_ATTEMPTS_EXCEEDED', 'RATE_LIMITED']
-
-/** Every operation of the API, with the very schemas its validators use. */
-export const OPERATIONS: Operation[] = [
-  { method: 'post', path: '/api/auth/register', tag: 'Auth', summary: 'Create an account; a verify_email code is mailed', auth: 'public', body: RegisterBody, data: R.UserData, status: 201, errors: [...INPUT_ERRORS, 'EMAIL_TAKEN', 'RATE_LIMITED'] },
-  { method: 'post', path: '/api/auth/verify-email', tag: 'Auth', summary: 'Confirm the email with its code', auth: 'public', body: VerifyEmailBody, data: R.UserData, errors: [...INPUT_ERRORS, ...OTP_ERRORS] },
-  { method: 'post', path: '/api/auth/login', tag: 'Auth', summary: 'Password step: a login challenge (or tokens when LOGIN_OTP=off)', auth: 'public', body: LoginBody, data: z.union([R.Challenge, R.TokenData]), errors: [...INPUT_ERRORS, 'INVALID_CREDENTIALS', 'EMAIL_NOT_VERIFIED', 'RATE_LIMITED'] },
-  { method: 'post', path: '/api/auth/verify-otp', tag: 'Auth', summary: 'Code step: tokens, and the email marked verified', auth: 'public', body: VerifyOtpBody, data: R.TokenData, errors: [...INPUT_ERRORS, ...OTP_ERRORS] },
-  { method: 'post', path: '/api/auth/resend-otp', tag: 'Auth', summary: 'A fresh login code replaces the old one', auth: 'public', body: ResendOtpBody, data: R.ChallengeRenewed, errors: [...INPUT_ERRORS, 'OTP_EXPIRED', 'RATE_LIMITED'] },
-  { method: 'post', path: '/api/auth/refresh', tag: 'Auth', summary: 'Rotate the refresh token (cookie or body) for a new pair', auth: 'refresh', body: RefreshBody, data: R.TokenData, errors: [...INPUT_ERRORS, 'TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'TOKEN_REVOKED', 'TOKEN_REUSED', 'CSRF_REJECTED', 'RATE_LIMITED'] },
-  { method: 'post', path: '/api/auth/logout', tag: 'Auth', summary: 'End this session and clear the cookie (idempotent)', auth: 'refresh', body: RefreshBody, data: R.Empty, errors: [...INPUT_ERRORS, 'CSRF_REJECTED'] },
-  { method: 'get', path: '/api/auth/profile', tag: 'Profile', summary: 'The signed-in user', auth: 'bearer', data: R.UserData, errors: BEARER_ERRORS },
-  { method: 'post', path: '/api/auth/logout-all', tag: 'Sessions', summary: 'End every session of the user', auth: 'bearer', data: R.Revoked, errors: BEARER_ERRORS },
-  { method: 'get', path: '/api/auth/sessions', tag: 'Sessions', summary: 'The live sessions, newest first', auth: 'bearer', data: R.SessionList, errors: BEARER_ERRORS },
-  { method: 'delete', path: '/api/auth/sessions/{id}', tag: 'Sessions', summary: 'End one of your sessions', auth: 'bearer', data: R.Empty, errors: [...BEARER_ERRORS, 'NOT_FOUND'] },
-  { method: 'post', path: '/api/auth/password/change', tag: 'Passwords', summary: 'Change the password; every other session ends', auth: 'bearer', body: ChangePasswordBody, data: R.Empty, errors: [...INPUT_ERRORS, ...BEARER_ERRORS, 'INVALID_CREDENTIALS'] },
-  { method: 'post', path: '/api/auth/password/forgot', tag: 'Passwords', summary: 'Mail a reset code (same answer for every address)', auth: 'public', body: ForgotPasswordBody, data: R.Empty, errors: [...INPUT_ERRORS, 'RATE_LIMITED'] },
-  { method: 'post', path: '/api/auth/password/reset', tag: 'Passwords', summary: 'Set a new password with the code; every session ends', auth: 'public', body: ResetPasswordBody, data: R.Empty, errors: [...INPUT_ERRORS, ...OTP_ERRORS] },
-  { method: 'get', path: '/api/user/profile', tag: 'Profile', summary: 'The signed-in user', auth: 'bearer', data: R.UserData, errors: BEARER_ERRORS },
-  { method: 'put', path: '/api/user/profile', tag: 'Profile', summary: 'Edit name and mobile', auth: 'bearer', body: ProfileUpdateBody, data: R.UserData, errors: [...INPUT_ERRORS, ...BEARER_ERRORS] },
-  { method: 'patch', path: '/api/user/profile', tag: 'Profile', summary: 'Edit name and mobile', auth: 'bearer', body: ProfileUpdateBody, data: R.UserData, errors: [...INPUT_ERRORS, ...BEARER_ERRORS] },
-  { method: 'delete', path: '/api/user/profile', tag: 'Profile', summary: 'Delete the account (password required)', auth: 'bearer', body: DeleteAccountBody, data: R.Empty, errors: [...INPUT_ERRORS, ...BEARER_ERRORS, 'INVALID_CREDENTIALS'] },
-  { method: 'get', path: '/api/admin/users', tag: 'Admin', summary: 'List and search users, newest first', auth: 'admin', query: UserListQuery, data: R.UserPage, errors: ['VALIDATION_ERROR', ...BEARER_ERRORS, 'FORBIDDEN'] },
-  { method: 'get', path: '/api/admin/users/{id}', tag: 'Admin', summary: 'One user, deleted or not', auth: 'admin', data: R.AdminUserData, errors: [...BEARER_ERRORS, 'FORBIDDEN', 'NOT_FOUND'] },
-  { method: 'patch', path: '/api/admin/users/{id}', tag: 'Admin', summary: 'Change the role (effective at once)', auth: 'admin', body: RoleChangeBody, data: R.AdminUserData, errors: [...INPUT_ERRORS, ...BEARER_ERRORS, 'FORBIDDEN', 'NOT_FOUND'] },
-  { method: 'delete', path: '/api/admin/users/{id}', tag: 'Admin', summary: 'Soft-delete a user and end its sessions', auth: 'admin', data: R.Empty, errors: ['VALIDATION_ERROR', ...BEARER_ERRORS, 'FORBIDDEN', 'NOT_FOUND'] },
-  { method: 'get', path: '/api/admin/audit', tag: 'Admin', summary: 'The audit trail, newest first', auth: 'admin', query: AuditQuery, data: R.AuditPage, errors: ['VALIDATION_ERROR', ...BEARER_ERRORS, 'FORBIDDEN'] },
-  { method: 'get', path: '/health', tag: 'Service', summary: 'Liveness; ?deep=1 also touches D1 and KV', auth: 'public', data: R.Health, errors: ['SERVICE_UNAVAILABLE'] },
-  { method: 'get', path: '/openapi.json', tag: 'Service', summary: 'This document', auth: 'public', data: z.object({}).loose(), errors: [], raw: true },
-  { method: 'get', path: '/docs', tag: 'Service', summary: 'Interactive API reference (HTML)', auth: 'public', data: z.string(), errors: [], raw: true },
-  { method: 'get', path: '/.well-known/jwks.json', tag: 'Service', summary: 'Public keys of EdDSA-signed access tokens', auth: 'public', data: z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string() })) }), errors: ['NOT_FOUND'], raw: true },
-]
 
 /** Named schemas (`.meta({ id })`) met while converting, for `components.schemas`. */
-const named: Record<string, unknown> = {}
+type Components = Record<string, unknown>
 
 /** JSON Schema of a zod schema; named parts become `#/components/schemas/<id>` references. */
-function schema(type: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+function schema(named: Components, type: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
   const json = z.toJSONSchema(type, { io, target: 'draft-2020-12', unrepresentable: 'any' }) as Record<string, unknown>
   const { $defs, $schema: _dialect, ...rest } = json
   const toComponents = (value: unknown) => JSON.parse(JSON.stringify(value).replaceAll('"#/$defs/', '"#/components/schemas/')) as Record<string, unknown>
@@ -86,65 +22,146 @@ function schema(type: z.ZodType, io: 'input' | 'output'): Record<string, unknown
   return toComponents(rest)
 }
 
-const SECURITY: Record<Auth, unknown[] | undefined> = {
-  public: undefined,
+const INPUT_ERRORS: ErrorCode[] = ['VALIDATION_ERROR', 'INVALID_JSON', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE']
+const BEARER_ERRORS: ErrorCode[] = ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'TOKEN_REVOKED']
+/** What every operation can answer: a wrong method on its path, and the failures of the platform. */
+const ALWAYS: ErrorCode[] = ['METHOD_NOT_ALLOWED', 'INTERNAL_ERROR', 'SERVICE_UNAVAILABLE', 'CONFIG_ERROR']
+
+/** The errors a declaration implies, beside the ones it lists. */
+function errorsOf(route: RouteConfig): ErrorCode[] {
+  const { params, query, body } = route.request ?? {}
+  const implied: ErrorCode[] = [
+    ...(body ? INPUT_ERRORS : params || query ? ['VALIDATION_ERROR' as const] : []),
+    ...(route.security === 'bearer' || route.security === 'admin' ? BEARER_ERRORS : []),
+    ...(route.security === 'admin' ? ['FORBIDDEN' as const] : []),
+    ...(route.security === 'refresh' ? ['CSRF_REJECTED' as const] : []),
+  ]
+  return [...new Set([...implied, ...(route.errors ?? []), ...ALWAYS])]
+}
+
+const SECURITY: Record<Security, unknown[]> = {
+  public: [],
   bearer: [{ bearer: [] }],
   admin: [{ bearer: [] }],
+  // The browser's cookie, or (native apps) the token in the body, which needs no scheme.
   refresh: [{ refreshCookie: [] }, {}],
 }
 
-function operation(op: Operation) {
-  const errorResponses: Record<string, unknown> = {}
-  for (const code of [...new Set([...op.errors, 'INTERNAL_ERROR', 'SERVICE_UNAVAILABLE'] as ErrorCode[])]) {
-    const status = String(errorEntry(code)[0])
-    const entry = (errorResponses[status] ??= { description: '', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }) as { description: string }
-    entry.description = entry.description ? `${entry.description}, ${code}` : code
-  }
-  const params = [...op.path.matchAll(/\{(\w+)\}/g)].map((match) => ({ name: match[1], in: 'path', required: true, schema: { type: 'string' } }))
-  if (op.query) {
-    const query = schema(op.query, 'input') as { properties?: Record<string, unknown>; required?: string[] }
-    for (const [name, property] of Object.entries(query.properties ?? {})) {
-      params.push({ name, in: 'query', required: query.required?.includes(name) ?? false, schema: property as { type: string } })
-    }
-  }
-  const success = op.raw
-    ? { description: 'OK', content: { [op.path === '/docs' ? 'text/html' : 'application/json']: { schema: schema(op.data, 'output') } } }
-    : { description: 'OK', content: { 'application/json': { schema: schema(R.envelope(op.data), 'output') } } }
+const ref = (kind: 'headers', name: string) => ({ $ref: `#/components/${kind}/${name}` })
+
+/** Headers of every response, and of every response to an authenticated request. */
+function headersOf(route: RouteConfig, extra: readonly ResponseHeader[] = [], success = false): Record<string, unknown> {
+  const authenticated = success && (route.security === 'bearer' || route.security === 'admin')
   return {
-    tags: [op.tag],
-    summary: op.summary,
-    operationId: `${op.method}${op.path.replace(/[^a-zA-Z]+(\w)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
-    ...(SECURITY[op.auth] ? { security: SECURITY[op.auth] } : {}),
-    ...(params.length ? { parameters: params } : {}),
-    ...(op.body ? { requestBody: { required: op.auth !== 'refresh', content: { 'application/json': { schema: schema(op.body, 'input') } } } } : {}),
-    responses: { [String(op.status ?? 200)]: success, ...errorResponses },
+    'X-Request-Id': ref('headers', 'X-Request-Id'),
+    ...(authenticated ? { 'X-D1-Bookmark': ref('headers', 'X-D1-Bookmark') } : {}),
+    ...Object.fromEntries(extra.map((name) => [name, ref('headers', name)])),
   }
 }
 
-let cached: Record<string, unknown> | undefined
+function successResponse(named: Components, route: RouteConfig, spec: ResponseSpec) {
+  const content =
+    'html' in spec
+      ? { 'text/html': { schema: { type: 'string' } } }
+      : { 'application/json': { schema: schema(named, 'data' in spec ? R.envelope(spec.data) : spec.json, 'output') } }
+  return { description: spec.description, headers: headersOf(route, spec.headers, true), content }
+}
 
-/** The OpenAPI 3.1 document, built from the route table on first use and kept per isolate. */
-export function openApiDocument(): Record<string, unknown> {
-  if (cached) return cached
+function errorResponse(route: RouteConfig, codes: ErrorCode[]) {
+  const status = errorEntry(codes[0]!)[0]
+  const headers = {
+    ...headersOf(route),
+    ...(status === 405 ? { Allow: ref('headers', 'Allow') } : {}),
+    ...(status === 429 || status === 503 ? { 'Retry-After': ref('headers', 'Retry-After') } : {}),
+  }
+  const description = status === 405 ? 'METHOD_NOT_ALLOWED: the path does not take this method; `Allow` lists the ones it takes.' : codes.join(', ')
+  return { description, headers, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }
+}
+
+/** OpenAPI path parameters from a Hono path (`:id` is `{id}`). */
+const openApiPath = (path: string) => path.replace(/:(\w+)(\{[^}]*\})?/g, '{$1}')
+
+function operation(named: Components, route: RouteConfig, path: string) {
+  const { params, query, body, bodyRequired } = route.request ?? {}
+  const parameters: Record<string, unknown>[] = []
+  const pathSchema = params ? (schema(named, params, 'input') as { properties?: Record<string, unknown> }) : {}
+  for (const [, name] of path.matchAll(/\{(\w+)\}/g)) {
+    parameters.push({ name, in: 'path', required: true, schema: pathSchema.properties?.[name!] ?? { type: 'string' } })
+  }
+  if (query) {
+    const json = schema(named, query, 'input') as { properties?: Record<string, { description?: string }>; required?: string[] }
+    for (const [name, property] of Object.entries(json.properties ?? {})) {
+      const { description, ...rest } = property
+      parameters.push({ name, in: 'query', required: json.required?.includes(name) ?? false, ...(description ? { description } : {}), schema: rest })
+    }
+  }
+  const byStatus = new Map<number, ErrorCode[]>()
+  for (const code of errorsOf(route)) byStatus.set(errorEntry(code)[0], [...(byStatus.get(errorEntry(code)[0]) ?? []), code])
+  const responses: Record<string, unknown> = {}
+  for (const [status, spec] of Object.entries(route.responses)) responses[status] = successResponse(named, route, spec)
+  for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) responses[String(status)] = errorResponse(route, codes)
+  return {
+    tags: [route.tag],
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    operationId: route.operationId,
+    security: SECURITY[route.security],
+    ...(parameters.length ? { parameters } : {}),
+    ...(body
+      ? { requestBody: { required: bodyRequired ?? true, content: { 'application/json': { schema: schema(named, body, 'input') } } } }
+      : {}),
+    responses,
+  }
+}
+
+const HEADERS = {
+  'X-Request-Id': { description: 'The request id: echoed from the request when it is a sane value, else generated.', schema: { type: 'string' } },
+  'X-D1-Bookmark': { description: 'The D1 bookmark of this request; send it back to read your own writes through replicas.', schema: { type: 'string' } },
+  'Set-Cookie': {
+    description: '`__Host-refresh_token=<jwt>; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=<seconds>` (cookie transport), or its deletion.',
+    schema: { type: 'string' },
+  },
+  'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 0 } },
+  Allow: { description: 'The methods this path takes.', schema: { type: 'string' } },
+} satisfies Record<string, unknown> & Record<ResponseHeader, unknown>
+
+/**
+ * The OpenAPI 3.1 document of the declared routes among `routes` (an app's `.routes`: the
+ * middleware entries and each route's guard entries carry no declaration and are skipped).
+ */
+export function openApiDocument(routes: readonly RouterRoute[]): Record<string, unknown> {
+  const named: Components = {}
   const paths: Record<string, Record<string, unknown>> = {}
-  for (const op of OPERATIONS) (paths[op.path] ??= {})[op.method] = operation(op)
-  schema(R.ErrorEnvelope, 'output')
-  cached = {
+  for (const entry of routes) {
+    const route = declarationOf(entry)
+    if (!route) continue
+    const path = openApiPath(entry.path)
+    ;(paths[path] ??= {})[route.method] = operation(named, route, path)
+  }
+  schema(named, R.ErrorEnvelope, 'output')
+  return {
     openapi: '3.1.0',
     info: {
       title: 'edge-auth',
       version: '1.0.0',
       description: 'Accounts and sessions on Cloudflare Workers. Every error is `{success:false, message, error, details?}`.',
+      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },
-    tags: ['Auth', 'Sessions', 'Passwords', 'Profile', 'Admin', 'Service'].map((name) => ({ name })),
+    servers: [{ url: '/', description: 'The origin serving this document.' }],
+    tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
+    paths,
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The access token (typ at+jwt).' },
-        refreshCookie: { type: 'apiKey', in: 'cookie', name: '__Host-refresh_token', description: 'The refresh token of a browser session; native apps send {refreshToken} in the body instead.' },
+        refreshCookie: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: '__Host-refresh_token',
+          description: 'The refresh token of a browser session; native apps send {refreshToken} in the body instead.',
+        },
       },
+      headers: HEADERS,
       schemas: named,
     },
-    paths,
   }
-  return cached
 }

@@ -2,24 +2,37 @@ import Ajv2020 from 'ajv/dist/2020'
 import addFormats from 'ajv-formats'
 import { describe, expect, it } from 'vitest'
 import openApi31 from '../node_modules/@seriousme/openapi-schema-validator/schemas/v3.1/schema.json'
+import { createApp } from '../src/app'
 import { body, call } from './helpers'
 
-/** Every "METHOD /path" row of API.md, with `:id` written as OpenAPI's `{id}`. */
-const CONTRACT = [
-  'post /api/auth/register', 'post /api/auth/verify-email', 'post /api/auth/login', 'post /api/auth/verify-otp',
-  'post /api/auth/resend-otp', 'post /api/auth/refresh', 'post /api/auth/logout', 'post /api/auth/password/forgot',
-  'post /api/auth/password/reset', 'get /api/auth/profile', 'get /api/user/profile', 'put /api/user/profile',
-  'patch /api/user/profile', 'delete /api/user/profile', 'post /api/auth/password/change', 'post /api/auth/logout-all',
-  'get /api/auth/sessions', 'delete /api/auth/sessions/{id}', 'get /api/admin/users', 'get /api/admin/users/{id}',
-  'patch /api/admin/users/{id}', 'delete /api/admin/users/{id}', 'get /api/admin/audit', 'get /health',
-  'get /openapi.json', 'get /docs', 'get /.well-known/jwks.json',
-]
+/** Every route the app mounts, as "method /path" with `:id` written as OpenAPI's `{id}` (middleware entries are method ALL). */
+function mountedRoutes(): string[] {
+  const routes = createApp().routes.filter((route) => route.method !== 'ALL')
+  return [...new Set(routes.map((route) => `${route.method.toLowerCase()} ${route.path.replace(/:(\w+)/g, '{$1}')}`))].sort()
+}
+
+type Header = { $ref?: string }
+type Response = { description: string; headers?: Record<string, Header>; content?: Record<string, { schema: Record<string, unknown> }> }
+type Operation = {
+  operationId: string
+  security?: unknown[]
+  parameters?: { name: string; in: string }[]
+  requestBody?: { content: Record<string, { schema: unknown }> }
+  responses: Record<string, Response>
+}
 
 type Doc = {
   openapi: string
-  paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> }; responses: Record<string, unknown> }>>
-  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> }
+  servers?: { url: string }[]
+  paths: Record<string, Record<string, Operation>>
+  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown>; headers: Record<string, unknown> }
 }
+
+/** Every operation of the document, with its method and path. */
+const operations = (doc: Doc) =>
+  Object.entries(doc.paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ method, path, op })))
+
+const getDoc = async () => (await body(await call('/openapi.json'))) as Doc
 
 /** Every `$ref` in the document, to check that each one resolves. */
 function refs(value: unknown, found: string[] = []): string[] {
@@ -34,14 +47,77 @@ function refs(value: unknown, found: string[] = []): string[] {
 }
 
 describe('GET /openapi.json', () => {
-  it('documents every path and method of the contract', async () => {
-    const doc = (await body(await call('/openapi.json'))) as Doc
-    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method} ${path}`))
-    for (const row of CONTRACT) expect(documented).toContain(row)
+  it('documents every route the app mounts, with its methods, and nothing else', async () => {
+    const doc = await getDoc()
+    const documented = operations(doc).map(({ method, path }) => `${method} ${path}`).sort()
+    expect(documented).toEqual(mountedRoutes())
+    // The walk is not vacuous: it sees the routes of every group.
+    expect(documented).toEqual(expect.arrayContaining(['post /api/auth/login', 'patch /api/user/profile', 'delete /api/admin/users/{id}', 'get /health']))
+  })
+
+  it('gives every operation a unique operationId, a summary and a tag', async () => {
+    const ops = operations(await getDoc())
+    expect(new Set(ops.map(({ op }) => op.operationId)).size).toBe(ops.length)
+    for (const { method, path, op } of ops) {
+      expect(op.operationId, `${method} ${path}`).toMatch(/^[a-z][A-Za-z]+$/)
+      expect((op as Operation & { summary?: string }).summary, `${method} ${path}`).toBeTruthy()
+      expect((op as Operation & { tags?: string[] }).tags, `${method} ${path}`).toHaveLength(1)
+    }
+  })
+
+  it('marks public operations security: [] and guarded ones with their scheme', async () => {
+    const doc = await getDoc()
+    expect(doc.servers?.[0]?.url).toBe('/')
+    expect(doc.paths['/api/auth/login']!.post!.security).toEqual([])
+    expect(doc.paths['/health']!.get!.security).toEqual([])
+    expect(doc.paths['/api/user/profile']!.get!.security).toEqual([{ bearer: [] }])
+    expect(doc.paths['/api/admin/users']!.get!.security).toEqual([{ bearer: [] }])
+    expect(doc.paths['/api/auth/refresh']!.post!.security).toEqual([{ refreshCookie: [] }, {}])
+    for (const { op } of operations(doc)) expect(op.security).toBeDefined()
+  })
+
+  it('documents 405 with Allow on every operation, and the headers the app sends', async () => {
+    const doc = await getDoc()
+    for (const { method, path, op } of operations(doc)) {
+      const where = `${method} ${path}`
+      expect(op.responses['405']?.headers, where).toHaveProperty('Allow')
+      for (const [status, response] of Object.entries(op.responses)) {
+        expect(response.headers, `${where} ${status}`).toHaveProperty('X-Request-Id')
+        if (status === '429' || status === '503') expect(response.headers, `${where} ${status}`).toHaveProperty('Retry-After')
+      }
+      const success = op.responses['200'] ?? op.responses['201']!
+      const authenticated = JSON.stringify(op.security).includes('bearer')
+      expect(Object.keys(success.headers!).includes('X-D1-Bookmark'), where).toBe(authenticated)
+    }
+    for (const path of ['/api/auth/verify-otp', '/api/auth/refresh', '/api/auth/logout', '/api/auth/login']) {
+      expect(doc.paths[path]!.post!.responses['200']!.headers, path).toHaveProperty('Set-Cookie')
+    }
+    for (const ref of refs(doc).filter((ref) => ref.startsWith('#/components/headers/'))) {
+      expect(doc.components.headers).toHaveProperty(ref.split('/').pop()!)
+    }
+  })
+
+  it('documents the deep query of /health and the path parameters', async () => {
+    const doc = await getDoc()
+    expect(doc.paths['/health']!.get!.parameters).toEqual([expect.objectContaining({ name: 'deep', in: 'query', required: false })])
+    expect(doc.paths['/api/admin/users/{id}']!.get!.parameters).toEqual([expect.objectContaining({ name: 'id', in: 'path', required: true })])
+  })
+
+  it('requires refreshToken in the body-transport token response, and documents attemptsLeft', async () => {
+    const doc = await getDoc()
+    const body = doc.components.schemas.BodyTokenResponse as { required: string[] }
+    const cookie = doc.components.schemas.TokenResponse as { required: string[]; properties: Record<string, unknown> }
+    expect(body.required).toContain('refreshToken')
+    expect(cookie.properties).not.toHaveProperty('refreshToken')
+    const data = JSON.stringify(doc.paths['/api/auth/verify-otp']!.post!.responses['200']!.content!['application/json']!.schema)
+    expect(data).toContain('#/components/schemas/BodyTokenResponse')
+    expect(data).toContain('#/components/schemas/TokenResponse')
+    const detail = doc.components.schemas.ErrorDetail as { properties: Record<string, unknown> }
+    expect(detail.properties).toHaveProperty('attemptsLeft')
   })
 
   it('validates against the OpenAPI 3.1 schema', async () => {
-    const doc = (await body(await call('/openapi.json'))) as Doc
+    const doc = await getDoc()
     // The official 3.1 schema, compiled as @seriousme/openapi-schema-validator does (its loader needs node:fs).
     const ajv = new Ajv2020({ strict: false, allErrors: true })
     addFormats(ajv)
@@ -54,13 +130,14 @@ describe('GET /openapi.json', () => {
   })
 
   it('is an OpenAPI 3.1 document whose references all resolve', async () => {
-    const doc = (await body(await call('/openapi.json'))) as Doc
+    const doc = await getDoc()
     expect(doc.openapi).toBe('3.1.0')
     expect(doc.components.securitySchemes).toHaveProperty('bearer')
     expect(doc.components.securitySchemes).toHaveProperty('refreshCookie')
     for (const ref of refs(doc)) {
-      expect(ref).toMatch(/^#\/components\/schemas\//)
-      expect(doc.components.schemas).toHaveProperty(ref.split('/').pop()!)
+      const [, kind, name] = /^#\/components\/(schemas|headers)\/(.+)$/.exec(ref) ?? []
+      expect(kind, ref).toBeDefined()
+      expect(doc.components[kind as 'schemas' | 'headers']).toHaveProperty(name!)
     }
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
@@ -71,7 +148,7 @@ describe('GET /openapi.json', () => {
   })
 
   it('derives request bodies from the validators: strict objects and their fields', async () => {
-    const doc = (await body(await call('/openapi.json'))) as Doc
+    const doc = await getDoc()
     const register = doc.paths['/api/auth/register']!.post!.requestBody!.content['application/json']!.schema as {
       properties: Record<string, unknown>
       required: string[]
@@ -85,7 +162,7 @@ describe('GET /openapi.json', () => {
   })
 
   it('documents the error envelope with every error code', async () => {
-    const doc = (await body(await call('/openapi.json'))) as Doc
+    const doc = await getDoc()
     const error = doc.components.schemas.Error as { properties: { error: { enum: string[] } } }
     expect(error.properties.error.enum).toEqual(expect.arrayContaining(['VALIDATION_ERROR', 'TOKEN_REUSED', 'CSRF_REJECTED', 'CONFIG_ERROR']))
     const refresh = doc.paths['/api/auth/refresh']!.post!.responses

@@ -1,11 +1,10 @@
-import { Hono } from 'hono'
 import { getCookie } from 'hono/cookie'
+import * as z from 'zod'
 import { ApiError } from '../errors'
 import { deps } from '../http/deps'
 import { clearRefreshCookie, ok, REFRESH_COOKIE, tokenResponse } from '../http/respond'
-import { validate } from '../http/validate'
+import { routes } from '../http/registry'
 import { rateLimit } from '../middleware/rate-limit'
-import { requireAuth } from '../middleware/require-auth'
 import {
   ChangePasswordBody,
   ForgotPasswordBody,
@@ -18,96 +17,223 @@ import {
   VerifyEmailBody,
   VerifyOtpBody,
 } from '../schemas/auth'
+import * as R from '../schemas/responses'
 import { completeLogin, resendLoginCode } from '../methods/email-otp/rules'
 import { changePassword, forgotPassword, login, resetPassword } from '../methods/password/rules'
 import { register, toPublicUser, verifyEmail } from '../services/accounts'
 import { listSessions, logoutAll, logoutByRefreshToken, revokeOwnSession, rotateRefreshToken } from '../services/sessions'
-import type { AppEnv } from '../types'
-import { readProfile } from './user'
+import { profileResponse, readProfile } from './user'
 
 /** Sign-in, tokens, sessions and passwords, mounted at /api/auth. */
-export const authRoutes = new Hono<AppEnv>()
-  .post('/register', rateLimit('RL_REGISTER', 'register'), validate('json', RegisterBody), async (c) => {
-    const user = await register(deps(c), c.req.valid('json'))
-    return ok(c, { user: toPublicUser(user) }, 201, 'Account created. Check your email for a verification code.')
-  })
+export const authRoutes = routes()
+  .openapi(
+    {
+      method: 'post', path: '/register', operationId: 'register', tag: 'Auth', security: 'public',
+      summary: 'Create an account; a verify_email code is mailed',
+      middleware: [rateLimit('RL_REGISTER', 'register')],
+      request: { body: RegisterBody },
+      responses: { 201: { description: 'The account was created.', data: R.UserData } },
+      errors: ['EMAIL_TAKEN', 'RATE_LIMITED'],
+    },
+    async (c) => {
+      const user = await register(deps(c), c.req.valid('json'))
+      return ok(c, { user: toPublicUser(user) }, 201, 'Account created. Check your email for a verification code.')
+    },
+  )
 
-  .post('/verify-email', rateLimit('RL_VERIFY', 'verify-email'), validate('json', VerifyEmailBody), async (c) => {
-    const { email, otp } = c.req.valid('json')
-    const user = await verifyEmail(deps(c), email, otp)
-    return ok(c, { user: toPublicUser(user) }, 200, 'Email verified.')
-  })
+  .openapi(
+    {
+      method: 'post', path: '/verify-email', operationId: 'verifyEmail', tag: 'Auth', security: 'public',
+      summary: 'Confirm the email with its code',
+      middleware: [rateLimit('RL_VERIFY', 'verify-email')],
+      request: { body: VerifyEmailBody },
+      responses: { 200: { description: 'The email is verified.', data: R.UserData } },
+      errors: ['OTP_INVALID', 'OTP_ATTEMPTS_EXCEEDED', 'RATE_LIMITED'],
+    },
+    async (c) => {
+      const { email, otp } = c.req.valid('json')
+      const user = await verifyEmail(deps(c), email, otp)
+      return ok(c, { user: toPublicUser(user) }, 200, 'Email verified.')
+    },
+  )
 
-  .post('/login', rateLimit('RL_LOGIN', 'login'), validate('json', LoginBody), async (c) => {
-    const { email, password, tokenTransport } = c.req.valid('json')
-    const result = await login(deps(c), email, password)
-    if (result.kind === 'tokens') return tokenResponse(c, result.tokens, tokenTransport)
-    const { challengeId, expiresIn, methods } = result
-    const message = methods.includes('email_otp') ? 'A login code was sent to your email.' : 'Enter the code from your authenticator app.'
-    return ok(c, { otpRequired: true as const, challengeId, expiresIn, methods: [...methods] }, 200, message)
-  })
+  .openapi(
+    {
+      method: 'post', path: '/login', operationId: 'login', tag: 'Auth', security: 'public',
+      summary: 'Password step: a login challenge (or tokens when LOGIN_OTP=off)',
+      middleware: [rateLimit('RL_LOGIN', 'login')],
+      request: { body: LoginBody },
+      responses: {
+        200: {
+          description: 'A second step is due (a challenge), or, with LOGIN_OTP=off, the token response.',
+          data: z.union([R.Challenge, ...R.TokenData.options]),
+          headers: ['Set-Cookie'],
+        },
+      },
+      errors: ['INVALID_CREDENTIALS', 'EMAIL_NOT_VERIFIED', 'RATE_LIMITED'],
+    },
+    async (c) => {
+      const { email, password, tokenTransport } = c.req.valid('json')
+      const result = await login(deps(c), email, password)
+      if (result.kind === 'tokens') return tokenResponse(c, result.tokens, tokenTransport)
+      const { challengeId, expiresIn, methods } = result
+      const message = methods.includes('email_otp') ? 'A login code was sent to your email.' : 'Enter the code from your authenticator app.'
+      return ok(c, { otpRequired: true as const, challengeId, expiresIn, methods: [...methods] }, 200, message)
+    },
+  )
 
-  .post('/verify-otp', rateLimit('RL_VERIFY', 'verify-otp'), validate('json', VerifyOtpBody), async (c) => {
-    const { challengeId, otp, tokenTransport } = c.req.valid('json')
-    return tokenResponse(c, await completeLogin(deps(c), challengeId, otp), tokenTransport)
-  })
+  .openapi(
+    {
+      method: 'post', path: '/verify-otp', operationId: 'verifyOtp', tag: 'Auth', security: 'public',
+      summary: 'Code step: tokens, and the email marked verified',
+      middleware: [rateLimit('RL_VERIFY', 'verify-otp')],
+      request: { body: VerifyOtpBody },
+      responses: { 200: { description: 'Signed in: the token response.', data: R.TokenData, headers: ['Set-Cookie'] } },
+      errors: ['OTP_INVALID', 'OTP_EXPIRED', 'OTP_ATTEMPTS_EXCEEDED', 'RATE_LIMITED'],
+    },
+    async (c) => {
+      const { challengeId, otp, tokenTransport } = c.req.valid('json')
+      return tokenResponse(c, await completeLogin(deps(c), challengeId, otp), tokenTransport)
+    },
+  )
 
-  .post('/resend-otp', rateLimit('RL_RESEND', 'resend-otp'), validate('json', ResendOtpBody), async (c) => {
-    const { challengeId } = c.req.valid('json')
-    return ok(c, await resendLoginCode(deps(c), challengeId), 200, 'A new code was sent.')
-  })
+  .openapi(
+    {
+      method: 'post', path: '/resend-otp', operationId: 'resendOtp', tag: 'Auth', security: 'public',
+      summary: 'A fresh login code replaces the old one',
+      middleware: [rateLimit('RL_RESEND', 'resend-otp')],
+      request: { body: ResendOtpBody },
+      responses: { 200: { description: 'A new code was sent.', data: R.ChallengeRenewed } },
+      errors: ['OTP_EXPIRED', 'RATE_LIMITED'],
+    },
+    async (c) => {
+      const { challengeId } = c.req.valid('json')
+      return ok(c, await resendLoginCode(deps(c), challengeId), 200, 'A new code was sent.')
+    },
+  )
 
-  .post('/refresh', rateLimit('RL_REFRESH', 'refresh'), validate('json', RefreshBody), async (c) => {
-    const bodyToken = c.req.valid('json').refreshToken
-    const token = bodyToken ?? getCookie(c, REFRESH_COOKIE, 'host')
-    try {
-      if (!token) throw new ApiError('TOKEN_MISSING')
-      return tokenResponse(c, await rotateRefreshToken(deps(c), token), bodyToken ? 'body' : 'cookie')
-    } catch (error) {
-      // A dead cookie is worth nothing to the browser: clear it with the refusal.
-      if (!bodyToken && error instanceof ApiError && error.status === 401) clearRefreshCookie(c)
-      throw error
-    }
-  })
+  .openapi(
+    {
+      method: 'post', path: '/refresh', operationId: 'refresh', tag: 'Auth', security: 'refresh',
+      summary: 'Rotate the refresh token (cookie or body) for a new pair',
+      description: 'A refused cookie is cleared with the refusal (`Set-Cookie` on the 401).',
+      middleware: [rateLimit('RL_REFRESH', 'refresh')],
+      request: { body: RefreshBody, bodyRequired: false },
+      responses: { 200: { description: 'The token response with a rotated refresh token.', data: R.TokenData, headers: ['Set-Cookie'] } },
+      errors: ['TOKEN_MISSING', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'TOKEN_REVOKED', 'TOKEN_REUSED', 'RATE_LIMITED'],
+    },
+    async (c) => {
+      const bodyToken = c.req.valid('json').refreshToken
+      const token = bodyToken ?? getCookie(c, REFRESH_COOKIE, 'host')
+      try {
+        if (!token) throw new ApiError('TOKEN_MISSING')
+        return tokenResponse(c, await rotateRefreshToken(deps(c), token), bodyToken ? 'body' : 'cookie')
+      } catch (error) {
+        // A dead cookie is worth nothing to the browser: clear it with the refusal.
+        if (!bodyToken && error instanceof ApiError && error.status === 401) clearRefreshCookie(c)
+        throw error
+      }
+    },
+  )
 
-  .post('/logout', validate('json', RefreshBody), async (c) => {
-    const token = c.req.valid('json').refreshToken ?? getCookie(c, REFRESH_COOKIE, 'host')
-    if (token) await logoutByRefreshToken(deps(c), token)
-    clearRefreshCookie(c)
-    return ok(c, {}, 200, 'Logged out.')
-  })
+  .openapi(
+    {
+      method: 'post', path: '/logout', operationId: 'logout', tag: 'Auth', security: 'refresh',
+      summary: 'End this session and clear the cookie (idempotent)',
+      request: { body: RefreshBody, bodyRequired: false },
+      responses: { 200: { description: 'Signed out; the cookie is cleared.', data: R.Empty, headers: ['Set-Cookie'] } },
+    },
+    async (c) => {
+      const token = c.req.valid('json').refreshToken ?? getCookie(c, REFRESH_COOKIE, 'host')
+      if (token) await logoutByRefreshToken(deps(c), token)
+      clearRefreshCookie(c)
+      return ok(c, {}, 200, 'Logged out.')
+    },
+  )
 
-  .post('/password/forgot', rateLimit('RL_FORGOT', 'forgot'), validate('json', ForgotPasswordBody), (c) => {
-    forgotPassword(deps(c), c.req.valid('json').email)
-    return ok(c, {}, 200, 'If an account uses this email, a reset code has been sent to it.')
-  })
+  .openapi(
+    {
+      method: 'post', path: '/password/forgot', operationId: 'forgotPassword', tag: 'Passwords', security: 'public',
+      summary: 'Mail a reset code (same answer for every address)',
+      middleware: [rateLimit('RL_FORGOT', 'forgot')],
+      request: { body: ForgotPasswordBody },
+      responses: { 200: { description: 'The same answer whether or not an account uses the address.', data: R.Empty } },
+      errors: ['RATE_LIMITED'],
+    },
+    (c) => {
+      forgotPassword(deps(c), c.req.valid('json').email)
+      return ok(c, {}, 200, 'If an account uses this email, a reset code has been sent to it.')
+    },
+  )
 
-  .post('/password/reset', rateLimit('RL_VERIFY', 'reset'), validate('json', ResetPasswordBody), async (c) => {
-    const { email, otp, newPassword } = c.req.valid('json')
-    await resetPassword(deps(c), email, otp, newPassword)
-    return ok(c, {}, 200, 'Password reset. Sign in with the new password.')
-  })
+  .openapi(
+    {
+      method: 'post', path: '/password/reset', operationId: 'resetPassword', tag: 'Passwords', security: 'public',
+      summary: 'Set a new password with the code; every session ends',
+      middleware: [rateLimit('RL_VERIFY', 'reset')],
+      request: { body: ResetPasswordBody },
+      responses: { 200: { description: 'The password was reset.', data: R.Empty } },
+      errors: ['OTP_INVALID', 'OTP_ATTEMPTS_EXCEEDED', 'RATE_LIMITED'],
+    },
+    async (c) => {
+      const { email, otp, newPassword } = c.req.valid('json')
+      await resetPassword(deps(c), email, otp, newPassword)
+      return ok(c, {}, 200, 'Password reset. Sign in with the new password.')
+    },
+  )
 
-  .get('/profile', ...readProfile)
+  .openapi({ ...profileResponse, method: 'get', path: '/profile', operationId: 'getAuthProfile', summary: 'The signed-in user (same as GET /api/user/profile)' }, readProfile)
 
-  .post('/password/change', requireAuth(), validate('json', ChangePasswordBody), async (c) => {
-    const { currentPassword, newPassword } = c.req.valid('json')
-    await changePassword(deps(c), c.get('auth'), currentPassword, newPassword)
-    return ok(c, {}, 200, 'Password changed. Other sessions were signed out.')
-  })
+  .openapi(
+    {
+      method: 'post', path: '/password/change', operationId: 'changePassword', tag: 'Passwords', security: 'bearer',
+      summary: 'Change the password; every other session ends',
+      request: { body: ChangePasswordBody },
+      responses: { 200: { description: 'The password was changed.', data: R.Empty } },
+      errors: ['INVALID_CREDENTIALS', 'RATE_LIMITED'],
+    },
+    async (c) => {
+      const { currentPassword, newPassword } = c.req.valid('json')
+      await changePassword(deps(c), c.get('auth'), currentPassword, newPassword)
+      return ok(c, {}, 200, 'Password changed. Other sessions were signed out.')
+    },
+  )
 
-  .post('/logout-all', requireAuth(), async (c) => {
-    const revoked = await logoutAll(deps(c), c.get('auth').userId, c.get('auth').sessionId)
-    clearRefreshCookie(c)
-    return ok(c, { revoked }, 200, 'Every session was signed out.')
-  })
+  .openapi(
+    {
+      method: 'post', path: '/logout-all', operationId: 'logoutAll', tag: 'Sessions', security: 'bearer',
+      summary: 'End every session of the user',
+      responses: { 200: { description: 'How many sessions ended; the cookie is cleared.', data: R.Revoked, headers: ['Set-Cookie'] } },
+    },
+    async (c) => {
+      const revoked = await logoutAll(deps(c), c.get('auth').userId, c.get('auth').sessionId)
+      clearRefreshCookie(c)
+      return ok(c, { revoked }, 200, 'Every session was signed out.')
+    },
+  )
 
-  .get('/sessions', requireAuth(), async (c) => {
-    const { userId, sessionId } = c.get('auth')
-    return ok(c, { sessions: await listSessions(deps(c).readDb, userId, sessionId) })
-  })
+  .openapi(
+    {
+      method: 'get', path: '/sessions', operationId: 'listSessions', tag: 'Sessions', security: 'bearer',
+      summary: 'The live sessions, newest first',
+      responses: { 200: { description: 'The live sessions.', data: R.SessionList } },
+    },
+    async (c) => {
+      const { userId, sessionId } = c.get('auth')
+      return ok(c, { sessions: await listSessions(deps(c).readDb, userId, sessionId) })
+    },
+  )
 
-  .delete('/sessions/:id', requireAuth(), validate('param', SessionParams), async (c) => {
-    await revokeOwnSession(deps(c), c.get('auth').userId, c.req.valid('param').id)
-    return ok(c, {}, 200, 'Session revoked.')
-  })
+  .openapi(
+    {
+      method: 'delete', path: '/sessions/:id', operationId: 'revokeSession', tag: 'Sessions', security: 'bearer',
+      summary: 'End one of your sessions',
+      request: { params: SessionParams },
+      responses: { 200: { description: 'The session was revoked.', data: R.Empty } },
+      errors: ['NOT_FOUND'],
+    },
+    async (c) => {
+      await revokeOwnSession(deps(c), c.get('auth').userId, c.req.valid('param').id)
+      return ok(c, {}, 200, 'Session revoked.')
+    },
+  )

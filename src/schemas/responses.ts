@@ -21,15 +21,22 @@ export type PublicUser = z.infer<typeof User>
 
 export const AdminUser = User.extend({ deletedAt: isoTime.nullable() }).meta({ id: 'AdminUser' })
 
-export const TokenData = z
-  .object({
-    accessToken: z.string(),
-    tokenType: z.literal('Bearer'),
-    expiresIn: z.number().int().describe('Seconds until the access token expires.'),
-    user: User,
-    refreshToken: z.string().optional().describe('Only with tokenTransport "body"; otherwise the __Host-refresh_token cookie.'),
-  })
-  .meta({ id: 'TokenResponse' })
+const tokenFields = {
+  accessToken: z.string(),
+  tokenType: z.literal('Bearer'),
+  expiresIn: z.number().int().describe('Seconds until the access token expires.'),
+  user: User,
+}
+
+/** Token response with the default cookie transport: the refresh token is in `Set-Cookie` only. */
+export const CookieTokenData = z.object(tokenFields).meta({ id: 'TokenResponse' })
+
+/** Token response with `tokenTransport: "body"`: the refresh token is in the body, and no cookie is set. */
+export const BodyTokenData = z
+  .object({ ...tokenFields, refreshToken: z.string().describe('The refresh token; send it back as {refreshToken} to refresh and logout.') })
+  .meta({ id: 'BodyTokenResponse' })
+
+export const TokenData = z.union([CookieTokenData, BodyTokenData])
 
 /** What a login challenge accepts (API.md "Login with a second step"). */
 export const ChallengeMethods = z.array(z.enum(['email_otp', 'totp', 'recovery_code']))
@@ -80,7 +87,17 @@ export const ErrorEnvelope = z
     success: z.literal(false),
     message: z.string(),
     error: z.enum(Object.keys(ERRORS) as [keyof typeof ERRORS, ...(keyof typeof ERRORS)[]]),
-    details: z.array(z.looseObject({ path: z.string(), message: z.string() })).optional(),
+    details: z
+      .array(
+        z
+          .looseObject({
+            path: z.string(),
+            message: z.string(),
+            attemptsLeft: z.number().int().min(0).optional().describe('OTP_INVALID on verify-otp: wrong tries left on this code.'),
+          })
+          .meta({ id: 'ErrorDetail' }),
+      )
+      .optional(),
   })
   .meta({ id: 'Error' })
 
@@ -95,3 +112,9 @@ export const AdminUserData = z.object({ user: AdminUser })
 export const UserPage = z.object({ users: z.array(AdminUser), nextCursor: z.string().nullable() })
 export const AuditPage = z.object({ events: z.array(AuditEvent), nextCursor: z.string().nullable() })
 export const SessionList = z.object({ sessions: z.array(Session) })
+
+/** A JSON Web Key Set (RFC 7517) of the access-token signing keys. */
+export const Jwks = z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string() })) }).meta({ id: 'JWKS' })
+
+/** The OpenAPI document itself, described only as a JSON object. */
+export const OpenApiDocument = z.record(z.string(), z.unknown()).describe('An OpenAPI 3.1 document.')
