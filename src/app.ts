@@ -9,6 +9,7 @@ import { BOOKMARK_HEADER, RequestDb } from './db/client'
 import { ApiError, causeMatches, type ErrorCode } from './errors'
 import { createLogger, describeError, stackFrames } from './log'
 import './methods'
+import { clientAddress } from './http/client-address'
 import { corsAllowlist } from './middleware/cors'
 import { requireJsonBody, requireTrustedOrigin } from './middleware/guards'
 import { adminRoutes } from './routes/admin'
@@ -61,13 +62,14 @@ function toApiError(c: Context<AppEnv>, error: unknown): ApiError {
 export function createApp() {
   const app = new Hono<AppEnv>()
 
-  app.use(requestId())
+  // A client-chosen id is echoed only when it is a short, plain token (hono checks `[\w=-]`).
+  app.use(requestId({ limitLength: 64 }))
   app.use(async function requestLog(c, next) {
     const started = Date.now()
     const log = createLogger({ requestId: c.get('requestId') })
     c.set('log', log)
     c.set('meta', {
-      ip: c.req.header('CF-Connecting-IP') ?? null,
+      ip: clientAddress(c.req.header('CF-Connecting-IP')),
       userAgent: c.req.header('User-Agent')?.slice(0, 512) ?? null,
       requestId: c.get('requestId'),
     })
@@ -103,7 +105,9 @@ export function createApp() {
     const d1 = new RequestDb(c.env.DB, bookmark && /^[0-9a-f]{8}(?:-[0-9a-f]{1,64}){1,8}$/i.test(bookmark) ? bookmark : undefined)
     c.set('d1', d1)
     await next()
-    const latest = d1.bookmark()
+    // Only on authenticated responses: a public answer's bookmark would move differently for a
+    // known and an unknown address (password/forgot), telling them apart.
+    const latest = c.get('auth') ? d1.bookmark() : undefined
     if (latest) c.res.headers.set(BOOKMARK_HEADER, latest)
   })
   app.use(corsAllowlist())

@@ -15,6 +15,8 @@ export const ERRORS = {
   FORBIDDEN: [403, 'You are not allowed to do this.'],
   CSRF_REJECTED: [403, 'The request origin is not allowed.'],
   EMAIL_NOT_VERIFIED: [403, 'The email address has not been verified.'],
+  ACCOUNT_BANNED: [403, 'This account is banned.'],
+  MFA_REQUIRED: [403, 'This needs a session signed in with a second factor.'],
   NOT_FOUND: [404, 'Not found.'],
   METHOD_NOT_ALLOWED: [405, 'Method not allowed.'],
   EMAIL_TAKEN: [409, 'An account with this email already exists.'],

@@ -4,7 +4,7 @@ import { body, call, expectError, PASSWORD, refreshCookie, register, signIn, uni
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?Z$/
-const ADMIN_USER_KEYS = ['createdAt', 'deletedAt', 'email', 'emailVerified', 'id', 'mobile', 'name', 'role', 'updatedAt']
+const ADMIN_USER_KEYS = ['banned', 'createdAt', 'deletedAt', 'email', 'emailVerified', 'id', 'mfa', 'mobile', 'name', 'role', 'updatedAt']
 
 interface AdminUser {
   id: string

@@ -214,7 +214,7 @@ describe('the error envelope', () => {
 
 describe('X-Request-Id', () => {
   it('echoes a sane request id', async () => {
-    for (const id of ['abc-123_XYZ', crypto.randomUUID(), 'a'.repeat(255)]) {
+    for (const id of ['abc-123_XYZ', crypto.randomUUID(), 'a'.repeat(64)]) {
       const res = await call('/health', { headers: { 'X-Request-Id': id } })
       expect(res.headers.get('X-Request-Id')).toBe(id)
     }

@@ -142,7 +142,7 @@ describe('POST /api/auth/password/reset when its batch fails', () => {
 
     // The code was not spent: with a healthy database it works, once.
     expect((await reset(a.email, a.otp)).status).toBe(200)
-    await expectError(await reset(a.email, a.otp), 401, 'OTP_EXPIRED')
+    await expectError(await reset(a.email, a.otp), 401, 'OTP_INVALID')
     expect((await profile(session.accessToken)).status).toBe(401)
     vi.setSystemTime(Date.now() + 61_000)
     expect((await call('/api/auth/login', { json: { email: a.email, password: NEW_PASSWORD } })).status).toBe(200)

@@ -62,13 +62,13 @@ describe('one-time codes: single use', () => {
     expect(second.headers.getSetCookie()).toEqual([])
   })
 
-  it('accepts a verify_email code once; the second use answers 401 OTP_EXPIRED', async () => {
+  it('accepts a verify_email code once; the second use answers 401 OTP_INVALID, as every failed verify-email does', async () => {
     const { email } = await register()
     const code = lastCode(email, 'verify_email')
     const first = await call('/api/auth/verify-email', { json: { email, otp: code } })
     expect(first.status).toBe(200)
     const second = await call('/api/auth/verify-email', { json: { email, otp: code } })
-    await expectError(second, 401, 'OTP_EXPIRED')
+    await expectError(second, 401, 'OTP_INVALID')
   })
 })
 
@@ -132,14 +132,14 @@ describe('one-time codes: expiry', () => {
     expect(response.headers.getSetCookie()).toEqual([])
   })
 
-  it('refuses a verify_email code once OTP_TTL (5 min) has passed with 401 OTP_EXPIRED', async () => {
+  it('refuses a verify_email code once OTP_TTL (5 min) has passed with 401 OTP_INVALID (no different answer for expiry)', async () => {
     const t0 = Date.now()
     vi.setSystemTime(t0)
     const { email } = await register()
     const code = lastCode(email, 'verify_email')
     vi.setSystemTime(t0 + 301_000)
     const response = await call('/api/auth/verify-email', { json: { email, otp: code } })
-    await expectError(response, 401, 'OTP_EXPIRED')
+    await expectError(response, 401, 'OTP_INVALID')
   })
 })
 
@@ -180,7 +180,7 @@ describe('one-time codes: concurrency', () => {
       Array.from({ length: 10 }, () => call('/api/auth/verify-email', { json: { email, otp: code } })),
     )
     const counts = await tally(responses)
-    expect(counts).toEqual({ '200 OK': 1, '401 OTP_EXPIRED': 9 })
+    expect(counts).toEqual({ '200 OK': 1, '401 OTP_INVALID': 9 })
   })
 })
 

@@ -181,13 +181,13 @@ describe('POST /api/auth/password/reset', () => {
     expect((await reset(email, code, NEW_PASSWORD)).status).toBe(200)
   })
 
-  it('answers 401 OTP_EXPIRED for an unknown email', async () => {
-    await expectError(await reset(uniqueEmail('nobody'), '123456', NEW_PASSWORD), 401, 'OTP_EXPIRED')
+  it('answers an unknown email like a wrong code: 401 OTP_INVALID', async () => {
+    await expectError(await reset(uniqueEmail('nobody'), '123456', NEW_PASSWORD), 401, 'OTP_INVALID')
   })
 
-  it('answers 401 OTP_EXPIRED for a known email that asked for no reset', async () => {
+  it('answers a known email that asked for no reset like a wrong code: 401 OTP_INVALID', async () => {
     const { email } = await register()
-    await expectError(await reset(email, '123456', NEW_PASSWORD), 401, 'OTP_EXPIRED')
+    await expectError(await reset(email, '123456', NEW_PASSWORD), 401, 'OTP_INVALID')
     await expectLoginAccepted(email, PASSWORD)
   })
 
@@ -222,13 +222,13 @@ describe('POST /api/auth/password/reset', () => {
     expect(again.userId).toBe(userId)
   })
 
-  it('accepts a code once: the second use answers 401 OTP_EXPIRED', async () => {
+  it('accepts a code once: the second use answers 401 OTP_INVALID', async () => {
     const { email } = await register()
     await forgot(email)
     const code = lastCode(email, 'reset_password')
 
     expect((await reset(email, code, NEW_PASSWORD)).status).toBe(200)
-    await expectError(await reset(email, code, 'Another-pass-77!'), 401, 'OTP_EXPIRED')
+    await expectError(await reset(email, code, 'Another-pass-77!'), 401, 'OTP_INVALID')
 
     await expectLoginRefused(email, 'Another-pass-77!')
     await expectLoginAccepted(email, NEW_PASSWORD)

@@ -35,6 +35,13 @@ export const retireCodes = (db: Db, which: SQL, newId: string, now: number) =>
     .set({ consumedAt: now })
     .where(and(which, isNull(otpCodes.consumedAt), ne(otpCodes.id, newId), sql`EXISTS (SELECT 1 FROM otp_codes WHERE id = ${newId})`))
 
+/** Retires every open login challenge of an account (its codes stop working), when `guard` holds. */
+export const retireLoginCodes = (db: Db, userId: string, now: number, guard?: SQL) =>
+  db
+    .update(otpCodes)
+    .set({ consumedAt: now })
+    .where(and(codesOf(userId, 'login'), isNull(otpCodes.consumedAt), guard))
+
 /** Every code of an account and purpose. */
 export const codesOf = (userId: string, purpose: OtpPurpose) => and(eq(otpCodes.userId, userId), eq(otpCodes.purpose, purpose))!
 

@@ -51,7 +51,7 @@ export async function tokenState(d1: D1, jti: string): Promise<TokenState | unde
 }
 
 /** Only a not-yet-rotated token of a live session can be rotated: the one write that decides. */
-const ROTATE = `UPDATE refresh_tokens SET rotated_at = ?3, replaced_by = ?2
+const ROTATE = `UPDATE refresh_tokens SET rotated_at = ?3, replaced_by = ?2, rotated_by = ?5
   WHERE id = ?1 AND rotated_at IS NULL
     AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = ?4 AND ${liveSession.text('s', '?3')})
   RETURNING id`
@@ -81,6 +81,8 @@ export interface Rotation {
   previousId: string
   sessionId: string
   successor: Pick<RefreshTokenRow, 'id' | 'tokenHash' | 'issuedAt' | 'expiresAt'>
+  /** A digest of the rotating client's user agent (`refresh_tokens.rotated_by`). */
+  rotatedBy: string
   now: number
   /** The `refresh` audit row, written with the rotation rather than in a round trip of its own. */
   audit: { userId: string; ip: string | null; userAgent: string | null; requestId: string }
@@ -89,7 +91,7 @@ export interface Rotation {
 /** Rotates in one batch (one transaction); true when this call won the rotation. */
 export async function rotate(d1: D1, r: Rotation): Promise<boolean> {
   const [won] = await d1.batch<{ id: string }>([
-    d1.prepare(ROTATE).bind(r.previousId, r.successor.id, r.now, r.sessionId),
+    d1.prepare(ROTATE).bind(r.previousId, r.successor.id, r.now, r.sessionId, r.rotatedBy),
     d1
       .prepare(INSERT_SUCCESSOR)
       .bind(r.successor.id, r.sessionId, r.successor.tokenHash, r.successor.issuedAt, r.successor.expiresAt, r.previousId),

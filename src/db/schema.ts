@@ -16,6 +16,12 @@ export const users = sqliteTable(
     /** Self-describing: `$pbkdf2-sha512$i=<iterations>,p=<0|1>$<salt>$<hash>`. */
     passwordHash: text('password_hash').notNull(),
     role: text('role', { enum: ['user', 'admin'] }).notNull().default('user'),
+    /** Who granted `admin`: `list` (ADMIN_EMAILS, which may take it back) or `admin` (an admin, kept). */
+    roleSource: text('role_source', { enum: ['list', 'admin'] }),
+    /** A ban: its reason, and its end (null: until lifted). An ended ban is as good as none. */
+    bannedReason: text('banned_reason'),
+    bannedAt: time('banned_at'),
+    bannedUntil: time('banned_until'),
     emailVerifiedAt: time('email_verified_at'),
     createdAt: time('created_at').notNull(),
     updatedAt: time('updated_at').notNull(),
@@ -66,6 +72,8 @@ export const refreshTokens = sqliteTable(
     /** Set once, by the single conditional write that rotates this token. */
     rotatedAt: time('rotated_at'),
     replacedBy: text('replaced_by'),
+    /** A digest of the user agent that rotated it: only that client gets the successor again in the grace window. */
+    rotatedBy: text('rotated_by'),
   },
   (t) => [index('refresh_tokens_session_idx').on(t.sessionId), index('refresh_tokens_expires_idx').on(t.expiresAt)],
 )
@@ -108,6 +116,21 @@ export const auditEvents = sqliteTable(
     index('audit_events_user_idx').on(t.userId, t.at),
     index('audit_events_type_idx').on(t.type, t.at),
   ],
+)
+
+/**
+ * Wrong one-time codes per email address (a keyed digest, whether or not an account holds it) and
+ * purpose, one row each, so the 24-hour budget across codes is exact and slides.
+ */
+export const otpFailures = sqliteTable(
+  'otp_failures',
+  {
+    id: text('id').primaryKey(),
+    emailKey: text('email_key').notNull(),
+    purpose: text('purpose').notNull(),
+    at: time('at').notNull(),
+  },
+  (t) => [index('otp_failures_key_idx').on(t.emailKey, t.purpose, t.at)],
 )
 
 export type UserRow = typeof users.$inferSelect

@@ -48,11 +48,30 @@ export const passwordWrittenAt = (userId: string, passwordHash: string, now: num
 export const softDeleteUser = (db: Db, userId: string, now: number) =>
   db.update(users).set({ deletedAt: now, updatedAt: now }).where(live(userId)).returning({ id: users.id })
 
-/** Sets a live account's role when it differs. */
+/** True inside a batch once the ban set at `now` is in place. */
+export const userBannedAt = (userId: string, now: number) => sql`EXISTS (SELECT 1 FROM users WHERE id = ${userId} AND banned_at = ${now})`
+
+/** Sets or lifts a ban on a live account. */
+export const setBan = (db: Db, userId: string, ban: { reason: string; at: number; until: number | null } | null, now: number) =>
+  db
+    .update(users)
+    .set({ bannedReason: ban?.reason ?? null, bannedAt: ban?.at ?? null, bannedUntil: ban?.until ?? null, updatedAt: now })
+    .where(live(userId))
+    .returning()
+
+/** Takes back `admin` from an account ADMIN_EMAILS promoted (and an admin did not). */
+export const demoteListed = (db: Db, userId: string, now: number) =>
+  db
+    .update(users)
+    .set({ role: 'user', roleSource: null, updatedAt: now })
+    .where(and(live(userId), eq(users.role, 'admin'), eq(users.roleSource, 'list')))
+    .returning()
+
+/** Sets a live account's role when it differs, as granted by an admin. */
 export const setRole = (db: Db, userId: string, role: UserRow['role'], now: number) =>
   db
     .update(users)
-    .set({ role, updatedAt: now })
+    .set({ role, roleSource: role === 'admin' ? 'admin' : null, updatedAt: now })
     .where(and(live(userId), ne(users.role, role)))
     .returning()
 

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import { ApiError } from '../errors'
+import { rateLimitKey } from '../http/client-address'
 import type { AppEnv } from '../types'
 
 /** The Rate Limiting bindings of wrangler.toml, one per limit. */
@@ -15,7 +16,7 @@ const PERIOD_SECONDS = 60
  */
 export const rateLimit = (binding: LimiterBinding, scope: string): MiddlewareHandler<AppEnv> =>
   async function rateLimit(c, next) {
-    const key = `${scope}:${c.get('meta').ip ?? 'unknown'}`
+    const key = `${scope}:${rateLimitKey(c.get('meta').ip)}`
     let allowed: boolean
     try {
       allowed = (await c.env[binding].limit({ key })).success

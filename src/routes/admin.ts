@@ -2,10 +2,10 @@ import type * as z from 'zod'
 import { deps } from '../http/deps'
 import { routes } from '../http/registry'
 import { ok } from '../http/respond'
-import { AuditQuery, RoleChangeBody, UserIdParams, UserListQuery } from '../schemas/admin'
+import { AuditQuery, BanBody, RoleChangeBody, UserIdParams, UserListQuery } from '../schemas/admin'
 import { encodeCursor } from '../schemas/common'
 import * as R from '../schemas/responses'
-import { adminDeleteUser, changeRole, getUser, listUsers, toAdminUser } from '../services/admin'
+import { adminDeleteUser, banUser, changeRole, getUser, listUsers, revokeSessionsOf, toAdminUser, unbanUser } from '../services/admin'
 import { listAuditEvents } from '../services/audit'
 
 /** User administration and the audit trail, mounted at /api/admin. Admins only (`security: 'admin'` installs the guard). */
@@ -62,6 +62,49 @@ export const adminRoutes = routes()
     async (c) => {
       await adminDeleteUser(deps(c), c.get('auth').userId, c.req.valid('param').id)
       return ok(c, {}, 200, 'User deleted.')
+    },
+  )
+
+  .openapi(
+    {
+      method: 'post', path: '/users/:id/ban', operationId: 'banUser', tag: 'Admin', security: 'admin',
+      summary: 'Ban a user (until lifted, or until a time); every session ends',
+      description: 'An admin cannot ban itself (400 VALIDATION_ERROR). A ban past its `until` lifts by itself.',
+      request: { params: UserIdParams, body: BanBody },
+      responses: { 200: { description: 'The banned user.', data: R.AdminUserData } },
+      errors: ['NOT_FOUND'],
+    },
+    async (c) => {
+      const user = await banUser(deps(c), c.get('auth').userId, c.req.valid('param').id, c.req.valid('json'))
+      return ok(c, { user: toAdminUser(user) }, 200, 'User banned.')
+    },
+  )
+
+  .openapi(
+    {
+      method: 'delete', path: '/users/:id/ban', operationId: 'unbanUser', tag: 'Admin', security: 'admin',
+      summary: 'Lift a ban',
+      request: { params: UserIdParams },
+      responses: { 200: { description: 'The user, no longer banned.', data: R.AdminUserData } },
+      errors: ['NOT_FOUND'],
+    },
+    async (c) => {
+      const user = await unbanUser(deps(c), c.get('auth').userId, c.req.valid('param').id)
+      return ok(c, { user: toAdminUser(user) }, 200, 'Ban lifted.')
+    },
+  )
+
+  .openapi(
+    {
+      method: 'post', path: '/users/:id/sessions/revoke', operationId: 'revokeUserSessions', tag: 'Admin', security: 'admin',
+      summary: "End every session of a user; the account stays",
+      request: { params: UserIdParams },
+      responses: { 200: { description: 'How many sessions ended.', data: R.Revoked } },
+      errors: ['NOT_FOUND'],
+    },
+    async (c) => {
+      const revoked = await revokeSessionsOf(deps(c), c.get('auth').userId, c.req.valid('param').id)
+      return ok(c, { revoked }, 200, 'Sessions ended.')
     },
   )
 

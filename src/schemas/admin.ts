@@ -13,6 +13,12 @@ export const UserListQuery = z.strictObject({
 
 export const UserIdParams = z.object({ id: z.string() })
 
+/** A ban: why (shown to admins, never to the user), and an optional end. */
+export const BanBody = z.strictObject({
+  reason: z.string().trim().min(1, 'is required').max(500).refine((value) => !/[\u0000-\u001f\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/u.test(value), 'must be plain text'),
+  until: z.iso.datetime({ offset: true }).optional(),
+})
+
 export const RoleChangeBody = z.strictObject({ role: z.enum(['user', 'admin']) })
 
 export const AuditQuery = z.strictObject({

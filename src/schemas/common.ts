@@ -11,6 +11,7 @@ export function normalizeEmail(email: string): string {
 
 // Control characters (C0, DEL, C1) never belong in an email, a name or a phone number.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}]/u
 
 export const email = z
   .string()
@@ -37,6 +38,9 @@ export const name = z
   .min(1, 'is required')
   .max(100)
   .refine((value) => !CONTROL.test(value), 'must not contain control characters')
+  // Format characters (bidi overrides, zero-width joiners) and line/paragraph separators let a
+  // name display as something it is not (`Ann\u202Egnp.exe`) in admin screens and mail.
+  .refine((value) => !INVISIBLE.test(value), 'must not contain invisible or direction-changing characters')
 
 export const mobile = z
   .string()

@@ -19,7 +19,11 @@ export const User = z
   .meta({ id: 'User' })
 export type PublicUser = z.infer<typeof User>
 
-export const AdminUser = User.extend({ deletedAt: isoTime.nullable() }).meta({ id: 'AdminUser' })
+export const AdminUser = User.extend({
+  deletedAt: isoTime.nullable(),
+  banned: z.object({ reason: z.string(), until: isoTime.nullable() }).nullable(),
+  mfa: z.object({ totp: z.boolean(), passkeys: z.number().int(), identities: z.array(z.string()) }),
+}).meta({ id: 'AdminUser' })
 
 const tokenFields = {
   accessToken: z.string(),

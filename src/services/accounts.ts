@@ -9,7 +9,7 @@ import type { PublicUser } from '../schemas/responses'
 import { audit } from './audit'
 import { codeKey, prepareCode, redeemCode } from './codes'
 import type { Deps } from './deps'
-import { proofValues } from './sign-in'
+import { proofValues } from './proof'
 
 /** Accounts: creation, email verification, the profile, deletion. */
 
@@ -68,16 +68,17 @@ export async function register(
   return user
 }
 
-/** Confirms an email with its `verify_email` code. */
+/**
+ * Confirms an email with its `verify_email` code. An unknown address, one with no pending code and
+ * a wrong or expired code all answer OTP_INVALID and spend the address's budget alike.
+ */
 export async function verifyEmail(deps: Deps, email: string, code: string, now = Date.now()): Promise<UserRow> {
   const [user] = await liveUserByEmail(deps.db, email)
-  // An unknown address answers like an account with no pending code.
-  if (!user) throw new ApiError('OTP_EXPIRED')
-  const target = { key: codeKey.account('verify_email', user.id), purpose: 'verify_email', userId: user.id } as const
-  const { results } = await redeemCode(deps, target, code, now, (spent) => [updateLiveUser(deps.db, user.id, proofValues(deps, user, true, now), spent)] as const)
+  const target = { key: user && codeKey.account('verify_email', user.id), purpose: 'verify_email', userId: user?.id, email, uniform: true } as const
+  const { results } = await redeemCode(deps, target, code, now, (spent) => [updateLiveUser(deps.db, user!.id, proofValues(deps, user!, true, now), spent)] as const)
   const verified = results[0][0]
-  if (!verified) throw new ApiError('OTP_EXPIRED')
-  if (user.emailVerifiedAt === null) audit(deps, { type: 'email_verified', userId: user.id }, now)
+  if (!verified) throw new ApiError('OTP_INVALID')
+  if (user!.emailVerifiedAt === null) audit(deps, { type: 'email_verified', userId: verified.id }, now)
   return verified
 }
 

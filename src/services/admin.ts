@@ -1,16 +1,28 @@
 import type { Cursor } from '../db/keyset'
 import type { UserRow } from '../db/schema'
-import { listUsers as usersPage, setRole, userById } from '../db/users'
+import { revokeUserSessions } from '../db/sessions'
+import { listUsers as usersPage, setBan, setRole, userBannedAt, userById } from '../db/users'
 import { ApiError } from '../errors'
 import { deleteAccount, toPublicUser } from './accounts'
 import { audit } from './audit'
 import { foldForSearch } from '../schemas/common'
 import type { Deps } from './deps'
 
-/** The user object as admins see it: the public one plus `deletedAt`. */
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+/** A ban in force, or null (none, or past its end). */
+export const banOf = (user: UserRow, now = Date.now()) =>
+  user.bannedAt !== null && (user.bannedUntil === null || user.bannedUntil > now) ? { reason: user.bannedReason ?? '', until: iso(user.bannedUntil) } : null
+
+/**
+ * The user object as admins see it: the public one plus `deletedAt`, `banned` and `mfa`. No
+ * authenticator app, passkey or provider exists yet, so `mfa` is the empty record.
+ */
 export const toAdminUser = (user: UserRow) => ({
   ...toPublicUser(user),
-  deletedAt: user.deletedAt === null ? null : new Date(user.deletedAt).toISOString(),
+  deletedAt: iso(user.deletedAt),
+  banned: banOf(user),
+  mfa: { totp: false, passkeys: 0, identities: [] as string[] },
 })
 
 export interface UserListQuery {
@@ -61,4 +73,44 @@ export async function adminDeleteUser(deps: Deps, actorId: string, id: string, n
   }
   if (!(await deleteAccount(deps, id, 'admin', now))) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
   audit(deps, { type: 'admin_user_deleted', userId: id, actorId }, now)
+}
+
+/** An admin acting on another account: refused on its own, with the contract's 400. */
+function notSelf(actorId: string, id: string, what: string) {
+  if (id === actorId) {
+    throw new ApiError('VALIDATION_ERROR', { message: `An admin cannot ${what} its own account.`, details: [{ path: 'id', message: 'is your own account' }] })
+  }
+}
+
+/** Bans an account (until lifted, or until `until`) and ends every session of it, in one batch. */
+export async function banUser(deps: Deps, actorId: string, id: string, ban: { reason: string; until?: string | undefined }, now = Date.now()) {
+  notSelf(actorId, id, 'ban')
+  const until = ban.until === undefined ? null : Date.parse(ban.until)
+  if (until !== null && until <= now) {
+    throw new ApiError('VALIDATION_ERROR', { details: [{ path: 'until', message: 'must be in the future' }] })
+  }
+  const [[user], revoked] = await deps.db.batch([
+    setBan(deps.db, id, { reason: ban.reason, at: now, until }, now),
+    revokeUserSessions(deps.db, id, 'banned', now, { guard: userBannedAt(id, now) }),
+  ])
+  if (!user) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
+  audit(deps, { type: 'user_banned', userId: id, actorId, detail: { until: ban.until ?? null, revoked: revoked.length } }, now)
+  return user
+}
+
+/** Lifts a ban. */
+export async function unbanUser(deps: Deps, actorId: string, id: string, now = Date.now()) {
+  const [user] = await setBan(deps.db, id, null, now)
+  if (!user) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
+  audit(deps, { type: 'user_unbanned', userId: id, actorId }, now)
+  return user
+}
+
+/** Ends every session of an account; the account stays. */
+export async function revokeSessionsOf(deps: Deps, actorId: string, id: string, now = Date.now()) {
+  const user = await getUser(deps, id, true)
+  if (user.deletedAt !== null) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
+  const revoked = await revokeUserSessions(deps.db, id, 'revoked_by_admin', now)
+  audit(deps, { type: 'admin_sessions_revoked', userId: id, actorId, detail: { revoked: revoked.length } }, now)
+  return revoked.length
 }

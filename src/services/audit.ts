@@ -24,6 +24,11 @@ export const AUDIT_TYPES = [
   'account_deleted',
   'role_changed',
   'admin_user_deleted',
+  'otp_budget_exhausted',
+  'refresh_grace',
+  'user_banned',
+  'user_unbanned',
+  'admin_sessions_revoked',
 ] as const
 
 /**
@@ -38,7 +43,7 @@ export type AuditType = (typeof AUDIT_TYPES)[number] | (keyof MethodAuditTypes &
 
 const KNOWN = new Set<string>(AUDIT_TYPES)
 /** Events that signal an attack in progress: flagged in the row and logged at `warn`. */
-const ALERTS = new Set<string>(['refresh_token_reuse', 'otp_burned'])
+const ALERTS = new Set<string>(['refresh_token_reuse', 'otp_burned', 'otp_budget_exhausted'])
 
 /** Adds a method's audit types (and which of them are alerts). */
 export function registerAuditTypes(types: readonly string[], alerts: readonly string[] = []): void {

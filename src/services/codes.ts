@@ -2,10 +2,12 @@ import type { SQL } from 'drizzle-orm'
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
 import { keyedHash, randomDigits, timingSafeEqual } from '../crypto/random'
 import { codesOf, codeWithId, countTry, insertThrottled, recentSends, retireCodes, spendCode, spentBy, triesOf } from '../db/codes'
+import { budgetUsed, recordFailure } from '../db/otp-failures'
 import type { OtpPurpose } from '../db/schema'
 import { ApiError } from '../errors'
 import { audit } from './audit'
 import type { Deps } from './deps'
+import { takeLoginAttempt } from './login-attempts'
 
 /**
  * One-time codes: issuing (the send throttle, KV, the mailer) and redeeming (owner, purpose,
@@ -142,22 +144,34 @@ export async function readCode(deps: Deps, key: string): Promise<StoredCode | un
 
 /** Which code a redemption is for. */
 export interface Redeemable {
-  /** Its KV key. */
-  key: string
+  /** Its KV key; absent when no account holds the address (the attempt still counts). */
+  key: string | undefined
   purpose: OtpPurpose
   /** The account it must belong to, when the caller already knows it (account-wide codes). */
   userId?: string
+  /** The address the budget is kept for: the one the request named, else the code's own. */
+  email?: string
+  /**
+   * One answer for every failure (`OTP_INVALID`, no `attemptsLeft`), whether or not an account or a
+   * code exists: the public code routes (verify-email, password/reset), so neither reveals an account.
+   */
+  uniform?: boolean
 }
 
 /** The writes a right code authorises, each guarded on `spent` (true only once this batch spent the code). */
 export type Authorised<T extends readonly BatchItem<'sqlite'>[]> = (spent: SQL, stored: StoredCode) => T | Promise<T>
 
+/** Wrong codes allowed per email address and purpose in OTP_BUDGET_WINDOW_MS, across all its codes. */
+export const OTP_BUDGET = 10
+export const OTP_BUDGET_WINDOW_MS = 24 * 3600_000
+
 /**
- * Redeems a code, the one way every purpose does it: read it, check its owner and purpose, and
- * on a wrong code spend one of five tries (one conditional UPDATE, so parallel guesses cannot
- * exceed the budget). On a right code, spend it in the same batch as the writes it authorises,
- * so the two commit together or not at all; a code works once. Returns the stored code and the
- * results of the authorised writes. The KV copy is deleted after the response.
+ * Redeems a code, the one way every purpose does it: the address's budget across codes first, then
+ * read the code, check its owner and purpose, and on a wrong code spend one of its five tries and
+ * one of the budget (conditional writes, so parallel guesses cannot exceed either); a wrong login
+ * code also counts as a failed login. On a right code, spend it in the same batch as the writes it
+ * authorises, so the two commit together or not at all; a code works once. Returns the stored code
+ * and the results of the authorised writes. The KV copy is deleted after the response.
  */
 export async function redeemCode<T extends readonly BatchItem<'sqlite'>[]>(
   deps: Deps,
@@ -166,32 +180,75 @@ export async function redeemCode<T extends readonly BatchItem<'sqlite'>[]>(
   now: number,
   authorise: Authorised<T>,
 ): Promise<{ stored: StoredCode; results: BatchResponse<T> }> {
-  const read = await readCode(deps, target.key)
+  if (target.email !== undefined) await assertBudget(deps, target.email, target.purpose, now)
+  const read = target.key ? await readCode(deps, target.key) : undefined
   const owned = read && read.purpose === target.purpose && (target.userId === undefined || read.userId === target.userId) ? read : undefined
-  const stored = await checkCode(deps, owned, code, now)
+  if (!owned || owned.expiresAt <= now) {
+    if (!target.uniform) throw new ApiError('OTP_EXPIRED')
+    // Counted as a wrong code, exactly as for a real account with a pending code.
+    await spendBudget(deps, target.email!, target.purpose, now)
+    throw invalid(undefined)
+  }
+  const email = target.email ?? owned.email
+  if (target.email === undefined) await assertBudget(deps, email, target.purpose, now)
+  const stored = await checkCode(deps, owned, code, email, now, target.uniform === true)
   const marker = crypto.randomUUID()
   const writes = await authorise(spentBy(stored.codeId, marker), stored)
   const [spent, ...results] = (await deps.db.batch([spendCode(deps.db, stored.codeId, marker, now, OTP_MAX_TRIES), ...writes])) as [
     { id: string }[],
     ...BatchResponse<T>,
   ]
-  if (spent.length === 0) throw await unavailable(deps, stored, now)
-  deps.defer(deps.kv.delete(target.key))
+  if (spent.length === 0) throw target.uniform ? invalid(undefined) : await unavailable(deps, stored, now)
+  deps.defer(deps.kv.delete(target.key!))
   return { stored, results: results as unknown as BatchResponse<T> }
 }
 
-/** A right code returns as it is; a wrong one spends a try and throws OTP_INVALID (or burns the code). */
-async function checkCode(deps: Deps, stored: StoredCode | undefined, code: string, now: number): Promise<StoredCode> {
-  if (!stored || stored.expiresAt <= now) throw new ApiError('OTP_EXPIRED')
+const budgetKey = (deps: Deps, email: string) => keyedHash(deps.config.refreshTokenSecret, 'otp-budget', email)
+
+/** Refuses with 429 while the address has no wrong codes left for this purpose. */
+async function assertBudget(deps: Deps, email: string, purpose: OtpPurpose, now: number) {
+  const [state] = await budgetUsed(deps.db, await budgetKey(deps, email), purpose, now - OTP_BUDGET_WINDOW_MS)
+  if ((state?.used ?? 0) >= OTP_BUDGET) throw budgetExhausted(state?.oldest ?? now, now)
+}
+
+/** Spends one wrong code of the address's budget (an alert when it was the last); 429 when none was left. */
+async function spendBudget(deps: Deps, email: string, purpose: OtpPurpose, now: number, userId: string | null = null) {
+  const key = await budgetKey(deps, email)
+  const since = now - OTP_BUDGET_WINDOW_MS
+  const [recorded, [state]] = await deps.db.batch([recordFailure(deps.db, key, purpose, now, since, OTP_BUDGET), budgetUsed(deps.db, key, purpose, since)])
+  if (recorded.length === 0) throw budgetExhausted(state?.oldest ?? now, now)
+  if ((state?.used ?? 0) >= OTP_BUDGET) audit(deps, { type: 'otp_budget_exhausted', userId, detail: { purpose, emailDigest: key } }, now)
+}
+
+function budgetExhausted(oldest: number, now: number): ApiError {
+  return new ApiError('OTP_ATTEMPTS_EXCEEDED', {
+    message: 'Too many wrong codes for this address. Try again later.',
+    retryAfter: Math.max(1, Math.ceil((oldest + OTP_BUDGET_WINDOW_MS - now) / 1000)),
+  })
+}
+
+const invalid = (attemptsLeft: number | undefined) =>
+  new ApiError('OTP_INVALID', { details: [{ path: 'otp', message: 'is incorrect', ...(attemptsLeft !== undefined ? { attemptsLeft } : {}) }] })
+
+/** A right code returns as it is; a wrong one spends a try (and budget) and throws OTP_INVALID, or burns the code. */
+async function checkCode(deps: Deps, stored: StoredCode, code: string, email: string, now: number, uniform: boolean): Promise<StoredCode> {
   if (timingSafeEqual(await codeHash(deps, stored.codeId, code), stored.hash)) return stored
 
+  // A wrong second-step code is a failed login too (the per-email lockout); it is never given back.
+  if (stored.purpose === 'login') await takeLoginAttempt(deps, email, now).catch(ignoreRateLimited)
+  await spendBudget(deps, email, stored.purpose, now, stored.userId)
   const counted = await countTry(deps.db, stored.codeId, now, OTP_MAX_TRIES)
   const tries = counted[0]?.tries
-  if (tries === undefined) throw await unavailable(deps, stored, now)
+  if (tries === undefined) throw uniform ? invalid(undefined) : await unavailable(deps, stored, now)
   const attemptsLeft = OTP_MAX_TRIES - tries
   audit(deps, { type: attemptsLeft === 0 ? 'otp_burned' : 'otp_failure', userId: stored.userId, detail: { purpose: stored.purpose, attemptsLeft } })
+  if (uniform) throw invalid(undefined)
   if (attemptsLeft === 0) throw burned(stored, now)
-  throw new ApiError('OTP_INVALID', { details: [{ path: 'otp', message: 'is incorrect', attemptsLeft }] })
+  throw invalid(attemptsLeft)
+}
+
+const ignoreRateLimited = (error: unknown) => {
+  if (!(error instanceof ApiError && error.code === 'RATE_LIMITED')) throw error
 }
 
 /** Why a code can no longer be used: burned by wrong tries, or used, replaced or expired. */

@@ -4,6 +4,7 @@ import { decodeJwt } from 'jose'
 import type { Config } from '../config'
 import { sha256 } from '../crypto/random'
 import { signAccessToken, signRefreshToken, verifyRefreshToken } from '../crypto/tokens'
+import { retireLoginCodes } from '../db/codes'
 import type { Db } from '../db/client'
 import { rotate, tokenState, type TokenState } from '../db/hot-path'
 import type { RefreshTokenRow, SessionRow, UserRow, users } from '../db/schema'
@@ -16,10 +17,11 @@ import {
   revokeSession as revokeOne,
   revokeUserSessions,
 } from '../db/sessions'
-import { updateLiveUser, userIsLive } from '../db/users'
+import { demoteListed, updateLiveUser, userIsLive } from '../db/users'
 import { ApiError } from '../errors'
 import { audit } from './audit'
 import type { Deps } from './deps'
+import { listedRole } from './proof'
 
 export { revokeUserSessions }
 
@@ -147,6 +149,7 @@ export async function rotateRefreshToken(deps: Deps, presented: string, now = Da
     previousId: state.token.id,
     sessionId: state.session.id,
     successor: { ...successor, tokenHash: await sha256(refreshToken) },
+    rotatedBy: await clientDigest(deps),
     now,
     audit: { userId: state.user.id, ...deps.meta },
   })
@@ -157,7 +160,15 @@ export async function rotateRefreshToken(deps: Deps, presented: string, now = Da
     assertLive(latest, now)
     return replayed(deps, latest, now)
   }
-  return issue(config, state.user, state.session, successor, refreshToken, now)
+  return issue(config, await withListedRole(deps, state.user, now), state.session, successor, refreshToken, now)
+}
+
+/** An address ADMIN_EMAILS promoted and no longer lists loses `admin` at its next refresh. */
+async function withListedRole(deps: Deps, user: UserRow, now: number): Promise<UserRow> {
+  const change = listedRole(deps, user)
+  if (!change || change.role !== 'user') return user
+  const [demoted] = await demoteListed(deps.db, user.id, now)
+  return demoted ?? user
 }
 
 /**
@@ -168,10 +179,14 @@ export async function rotateRefreshToken(deps: Deps, presented: string, now = Da
 async function replayed(deps: Deps, state: TokenState, now: number): Promise<IssuedTokens> {
   const { db, config } = deps
   const { token, session, user } = state
-  if (token.rotatedAt !== null && token.replacedBy && now - token.rotatedAt <= REUSE_GRACE_MS) {
+  // Only the client that made the rotation (the same user agent) gets its successor again.
+  const sameClient = token.rotatedBy === (await clientDigest(deps))
+  if (token.rotatedAt !== null && token.replacedBy && sameClient && now - token.rotatedAt <= REUSE_GRACE_MS) {
     const [successor] = await liveToken(db, token.replacedBy)
     if (successor && successor.expiresAt > now) {
       const refreshToken = await signRefreshToken(refreshClaims(successor, user.id), config)
+      // Every hand-out is on record, so a theft inside the window is visible.
+      audit(deps, { type: 'refresh_grace', userId: user.id, sessionId: session.id, detail: { tokenId: token.id } }, now)
       return issue(config, user, session, successor, refreshToken, now)
     }
   }
@@ -180,6 +195,9 @@ async function replayed(deps: Deps, state: TokenState, now: number): Promise<Iss
   audit(deps, { type: 'refresh_token_reuse', userId: user.id, sessionId: session.id, detail: { tokenId: token.id } }, now)
   throw new ApiError('TOKEN_REUSED')
 }
+
+/** Which client a rotation came from, as far as can be judged: a digest of its user agent. */
+const clientDigest = (deps: Deps) => sha256(`ua\u0000${deps.meta.userAgent ?? ''}`)
 
 /** Ends one session; true when this call ended it. */
 export async function revokeSession(db: Db, sessionId: string, reason: string, now = Date.now()): Promise<boolean> {
@@ -235,7 +253,8 @@ export async function revokeOwnSession(deps: Deps, userId: string, sessionId: st
 
 /** Ends every session of the caller, this one included. */
 export async function logoutAll(deps: Deps, userId: string, sessionId: string, now = Date.now()): Promise<number> {
-  const ended = await revokeUserSessions(deps.db, userId, 'logout_all', now)
+  // Open login challenges go with the sessions: a code mailed before cannot open a new one after.
+  const [ended] = await deps.db.batch([revokeUserSessions(deps.db, userId, 'logout_all', now), retireLoginCodes(deps.db, userId, now)])
   audit(deps, { type: 'logout_all', userId, sessionId, detail: { revoked: ended.length } }, now)
   return ended.length
 }

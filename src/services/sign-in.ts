@@ -1,8 +1,9 @@
 import type { SQL } from 'drizzle-orm'
-import type { UserRow, users } from '../db/schema'
+import type { UserRow } from '../db/schema'
 import { ApiError } from '../errors'
 import type { Amr, ChallengeMethod, FirstFactor } from '../methods/types'
 import type { Deps } from './deps'
+import { proofValues } from './proof'
 import { prepareSession, type IssuedTokens } from './sessions'
 
 /**
@@ -15,23 +16,16 @@ export type SignInResult =
   | { kind: 'challenge'; challengeId: string; expiresIn: number; methods: readonly ChallengeMethod[] }
   | { kind: 'tokens'; tokens: IssuedTokens }
 
-/**
- * The account changes that go with a proof of identity: the email marked verified when the
- * proof came through the inbox, and `admin` granted to a verified address in ADMIN_EMAILS.
- */
-export function proofValues(deps: Pick<Deps, 'config'>, user: UserRow, emailProven: boolean, now: number): Partial<typeof users.$inferInsert> {
-  const verified = emailProven || user.emailVerifiedAt !== null
-  const promote = verified && user.role !== 'admin' && deps.config.adminEmails.has(user.email)
-  const verify = emailProven && user.emailVerifiedAt === null
-  return {
-    ...(verify ? { emailVerifiedAt: now } : {}),
-    ...(promote ? { role: 'admin' as const } : {}),
-    ...(verify || promote ? { updatedAt: now } : {}),
-  }
+/** A banned account signs in by no method; a ban past its end is as good as none. */
+export function assertNotBanned(user: UserRow, now: number): void {
+  if (user.bannedAt === null || (user.bannedUntil !== null && user.bannedUntil <= now)) return
+  const until = user.bannedUntil === null ? null : new Date(user.bannedUntil).toISOString()
+  throw new ApiError('ACCOUNT_BANNED', { details: [{ path: 'account', message: 'is banned', until }] })
 }
 
 /** After a first factor: the first second step that is due opens a challenge; with none due, a session opens. */
 export async function signIn(deps: Deps, factor: FirstFactor, now = Date.now()): Promise<SignInResult> {
+  assertNotBanned(factor.user, now)
   if (factor.aal !== 'aal2') {
     for (const step of deps.secondSteps) {
       if (await step.due(deps, factor)) return { kind: 'challenge', methods: step.methods, ...(await step.open(deps, factor, now)) }
@@ -60,6 +54,7 @@ export interface CompletedChallenge {
  * batch that spends its proof, then `finish` with the account row that batch wrote.
  */
 export async function prepareChallengeSession(deps: Deps, done: CompletedChallenge, now: number) {
+  assertNotBanned(done.user, now)
   const session = await prepareSession(
     deps,
     { userId: done.user.id, userValues: proofValues(deps, done.user, done.emailProven, now), aal: done.aal, amr: done.amr },

@@ -1,4 +1,5 @@
 import { and } from 'drizzle-orm'
+import { retireLoginCodes } from '../../db/codes'
 import { dummyPasswordHash, hashPassword, verifyPassword } from '../../crypto/password'
 import type { UserRow } from '../../db/schema'
 import { revokeUserSessions, sessionIsLive } from '../../db/sessions'
@@ -75,6 +76,8 @@ export async function changePassword(deps: Deps, auth: { user: UserRow; sessionI
   const [changed, revoked] = await db.batch([
     updateLiveUser(db, auth.user.id, { passwordHash, updatedAt: now }, and(hashIs(auth.user.passwordHash), sessionIsLive(auth.sessionId, now))),
     revokeUserSessions(db, auth.user.id, 'password_changed', now, { keep: auth.sessionId, guard: passwordWrittenAt(auth.user.id, passwordHash, now) }),
+    // A login challenge opened with the old password must not open a session after the change.
+    retireLoginCodes(db, auth.user.id, now, passwordWrittenAt(auth.user.id, passwordHash, now)),
     giveBack,
   ])
   if (changed.length === 0) throw new ApiError('TOKEN_REVOKED')
@@ -107,9 +110,10 @@ export function forgotPassword(deps: Deps, email: string, now = Date.now()): voi
  */
 export async function resetPassword(deps: Deps, email: string, code: string, newPassword: string, now = Date.now()) {
   const { db, config } = deps
-  const [user] = await liveUserByEmail(db, email)
-  if (!user) throw new ApiError('OTP_EXPIRED')
-  const target = { key: codeKey.account('reset_password', user.id), purpose: 'reset_password', userId: user.id } as const
+  const [found] = await liveUserByEmail(db, email)
+  // An unknown address goes through the same redemption: one answer and one spent try, as for a wrong code.
+  const target = { key: found && codeKey.account('reset_password', found.id), purpose: 'reset_password', userId: found?.id, email, uniform: true } as const
+  const user = found!
   const clear = await clearLoginAttempts(deps, email)
   const { results } = await redeemCode(deps, target, code, now, async (spent) => {
     // Hashed only once the code is right: a wrong guess costs no PBKDF2.
@@ -117,6 +121,7 @@ export async function resetPassword(deps: Deps, email: string, code: string, new
     return [
       updateLiveUser(db, user.id, { passwordHash, updatedAt: now }, spent),
       revokeUserSessions(db, user.id, 'password_reset', now, { guard: spent }),
+      retireLoginCodes(db, user.id, now, spent),
       clear.when(spent),
     ] as const
   })
