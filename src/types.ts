@@ -10,6 +10,10 @@ export interface AuthContext {
   /** The account's current role, not the one written in the token. */
   role: 'user' | 'admin'
   user: UserRow
+  /** The session's assurance level (`aal1`, `aal2`), from the access token's `aal` claim. */
+  aal: string
+  /** How the session's holder signed in (`['pwd']`, `['pwd', 'otp']`), from the `amr` claim. */
+  amr: string[]
 }
 
 /** Where a request came from, recorded with sessions and audit events. */
