@@ -123,7 +123,7 @@ function viaBinding(source: BindingSource) {
     } catch (error) {
       // The entrypoint rejects with only a code for failures that are not a verdict on the token.
       const code = error instanceof Error && error.message === 'CONFIG_ERROR' ? 'CONFIG_ERROR' : 'SERVICE_UNAVAILABLE'
-      console.error(JSON.stringify({ level: 'error', event: 'edge-auth.verify_failed', error: code }))
+      console.error(JSON.stringify({ level: 'error', event: 'edge-auth.verify_failed', error: code, reason: error instanceof Error ? error.message : String(error) }))
       return { ok: false, error: code }
     }
   }
