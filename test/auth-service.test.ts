@@ -6,7 +6,7 @@ import { loadConfig } from '../src/config'
 import { signAccessToken } from '../src/crypto/tokens'
 import { AuthService } from '../src/index'
 import { authenticate } from '../src/services/authenticate'
-import { body, call, expectError, ORIGIN, signIn, type Session } from './helpers'
+import { body, call, expectError, ORIGIN, register, signIn, uniqueEmail, type Session } from './helpers'
 
 afterEach(() => {
   vi.restoreAllMocks()
@@ -70,6 +70,18 @@ describe('AuthService.verify (RPC)', () => {
     const deleted = await call('/api/user/profile', { method: 'DELETE', json: { password: t.password }, token: t.accessToken })
     expect(deleted.status).toBe(200)
     expect(await exports.AuthService.verify(t.accessToken)).toEqual({ ok: false, error: 'TOKEN_REVOKED' })
+  })
+
+  it('answers the current role: a promotion and a demotion show at once, with the same token', async () => {
+    const email = uniqueEmail('admin')
+    await register({ email, env: { ADMIN_EMAILS: email } })
+    const admin = await signIn({ email, env: { ADMIN_EMAILS: email } })
+    const s = await signIn()
+    const setRole = (role: 'user' | 'admin') => call(`/api/admin/users/${s.userId}`, { method: 'PATCH', json: { role }, token: admin.accessToken })
+    expect((await setRole('admin')).status).toBe(200)
+    expect(await exports.AuthService.verify(s.accessToken)).toMatchObject({ ok: true, user: { role: 'admin' } })
+    expect((await setRole('user')).status).toBe(200)
+    expect(await exports.AuthService.verify(s.accessToken)).toMatchObject({ ok: true, user: { role: 'user' } })
   })
 
   it('answers the same verdict as the HTTP API for the same token', async () => {
