@@ -39,8 +39,7 @@ export type AuthEnv<U extends TokenUser = AuthUser> = { Variables: AuthVariables
  * Where the `AuthService` binding is: the name of the binding in `c.env` (`'AUTH'`), the
  * binding itself, or a function of the context returning it.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any Hono context may carry the binding
-export type BindingSource = string | AuthBinding | ((c: Context<any>) => AuthBinding)
+export type BindingSource = string | AuthBinding | ((c: Context) => AuthBinding)
 
 /** Exact mode: every request asks the auth service, so logout and revocation act at once. */
 export interface BindingOptions {
