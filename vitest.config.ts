@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
+import { build } from 'esbuild'
 import { defineConfig } from 'vitest/config'
 
 /** Test secrets are pinned here; a developer's .dev.vars is never read by the suite. */
@@ -17,6 +18,10 @@ export const TEST_BINDINGS = {
   ADMIN_EMAILS: 'admin@example.com',
 }
 
+/** The project's name, and so the name of the worker the pool runs this service in. */
+const PROJECT = 'edge-auth'
+const RUNNER = `vitest-plugin-runner-${PROJECT}`
+
 /**
  * Every setting .dev.vars.example names, blanked (so its default applies) unless pinned above:
  * a developer's .dev.vars, which wrangler loads, can never change what the tests see.
@@ -29,6 +34,37 @@ const blanked = Object.fromEntries(
     .map((name) => [name, '']),
 )
 
+/**
+ * The example resource server (examples/notes-worker), bundled for the pool as an auxiliary
+ * worker. Its AUTH binding reaches this service's AuthService entrypoint in the worker under
+ * test, so its tests see the same D1, the same mailbox and the same sessions.
+ */
+async function notesWorker() {
+  const outfile = path.join(import.meta.dirname, '.wrangler/test-aux/notes-worker.mjs')
+  mkdirSync(path.dirname(outfile), { recursive: true })
+  await build({
+    entryPoints: [path.join(import.meta.dirname, 'examples/notes-worker/src/index.ts')],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['module', 'main'],
+    external: ['cloudflare:*'],
+    alias: { 'edge-auth/hono': path.join(import.meta.dirname, 'src/hono/index.ts') },
+    logLevel: 'warning',
+  })
+  return {
+    name: 'notes-worker',
+    modules: true,
+    scriptPath: outfile,
+    compatibilityDate: '2026-04-01',
+    kvNamespaces: ['NOTES'],
+    serviceBindings: { AUTH: { name: RUNNER, entrypoint: 'AuthService' } },
+  }
+}
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
   return {
@@ -37,10 +73,15 @@ export default defineConfig(async () => {
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
           bindings: { ...blanked, ...TEST_BINDINGS, TEST_MIGRATIONS: migrations },
+          // Test-only: the example worker, called by its tests as env.NOTES_WORKER.
+          serviceBindings: { NOTES_WORKER: 'notes-worker' },
+          workers: [await notesWorker()],
         },
       }),
     ],
     test: {
+      name: PROJECT,
+      include: ['test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
       setupFiles: ['./test/setup.ts'],
       // The app logs a JSON line per request; keep test output readable.
       onConsoleLog: (log: string) => (process.env.TEST_LOGS ? undefined : log.includes('"level":"error"') ? undefined : false),

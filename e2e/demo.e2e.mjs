@@ -416,6 +416,7 @@ async function main() {
   await page.screenshot({ path: path.join(results, 'demo-signed-out.png'), fullPage: true })
 
   assert.deepEqual(problems, [], 'the page reported errors')
+  await (await import('./tabs.e2e.mjs')).runTabs({ context, base, codeFromLog, logLines, step })
 }
 
 const guard = setTimeout(() => {

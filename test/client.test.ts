@@ -478,3 +478,72 @@ describe('auth client: errors', () => {
     expect(b.count('/api/auth/refresh')).toBe(1)
   })
 })
+
+describe('auth client: across tabs (Web Locks)', () => {
+  /** A stand-in for `navigator.locks`: one holder per name at a time, like the browser's. */
+  function fakeLocks() {
+    const names: string[] = []
+    let tail = Promise.resolve()
+    const request = <T>(name: string, _options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T> => {
+      names.push(name)
+      const run = tail.then(callback)
+      tail = run.then(
+        () => undefined,
+        () => undefined,
+      )
+      return run
+    }
+    return { names, locks: { request } }
+  }
+
+  afterEach(() => {
+    vi.unstubAllGlobals()
+  })
+
+  it('two clients sharing one cookie jar refresh one after the other, each with the newest cookie', async () => {
+    const { names, locks } = fakeLocks()
+    vi.stubGlobal('navigator', { locks })
+    const b = browser()
+    const tabA = clientFor(b).client
+    await signUpAndIn(tabA)
+    const tabB = clientFor(b).client
+    await tabB.restore()
+    const before = b.sent.length
+    await Promise.all([tabA.refresh(), tabB.refresh()])
+    const refreshes = b.sent.slice(before).filter((s) => s.path === '/api/auth/refresh')
+    expect(refreshes.map((s) => s.status)).toEqual([200, 200])
+    // Never the same refresh token twice: the second tab sent the cookie the first one's rotation set.
+    expect(new Set(refreshes.map((s) => s.cookie)).size).toBe(2)
+    expect(names.every((name) => name === `edge-auth:refresh:${ORIGIN}`)).toBe(true)
+    expect(tabA.isSignedIn && tabB.isSignedIn).toBe(true)
+  })
+
+  it('does not lock with the body transport, or when crossTabLock is false', async () => {
+    const { names, locks } = fakeLocks()
+    vi.stubGlobal('navigator', { locks })
+    const b = browser()
+    const { client } = clientFor(b, 'body')
+    await signUpAndIn(client)
+    await client.refresh()
+    const unlocked = createAuthClient({ baseUrl: ORIGIN, fetch: b.fetch, crossTabLock: false })
+    await unlocked.restore()
+    expect(names).toEqual([])
+  })
+})
+
+describe('auth client: resendVerifyEmail', () => {
+  it('posts {email} to /api/auth/verify-email/resend and turns an error answer into AuthClientError', async () => {
+    const b = browser()
+    const { client } = clientFor(b)
+    const outcome = await client.resendVerifyEmail({ email: uniqueEmail('resend') }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    const sent = b.sent.at(-1)!
+    expect(sent).toMatchObject({ method: 'POST', path: '/api/auth/verify-email/resend' })
+    expect(JSON.parse(sent.body ?? '{}')).toEqual({ email: expect.stringMatching(/^resend-/) })
+    // Where the route is not there yet, the answer is the API's own 404, as an AuthClientError.
+    if (sent.status !== 200) expect(outcome).toBeInstanceOf(AuthClientError)
+    else expect(outcome).toBeUndefined()
+  })
+})

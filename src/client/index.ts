@@ -16,16 +16,16 @@
  * the client holds it in memory and sends it as `{refreshToken}`.
  *
  * Built on `hc<App>` from `hono/client`; the import of `App` is type-only, so no server code
- * ends up in a bundle of this module.
+ * ends up in a bundle of this module, and its only run-time dependency is `hono`.
  *
  * @module
  */
 import { hc, type ClientResponse, type InferRequestType } from 'hono/client'
-import type { App } from '../app'
-import { AuthClientError, isSessionEnded } from './errors'
+import type { App } from './app-type.js'
+import { AuthClientError, isSessionEnded } from './errors.js'
 
-export { AuthClientError } from './errors'
-export type { AuthErrorDetail } from './errors'
+export { AuthClientError } from './errors.js'
+export type { AuthErrorDetail } from './errors.js'
 
 /** The raw typed client of the whole API: `api.api.user.profile.$get()` and so on. */
 export type ApiClient = ReturnType<typeof hc<App>>
@@ -109,12 +109,42 @@ export interface AuthClientOptions {
   tokenTransport?: TokenTransport
   /** Called once each time a signed-in client becomes signed out. */
   onSignedOut?: (event: SignedOutEvent) => void
+  /**
+   * With the `cookie` transport, refreshes are serialised across the tabs of a browser with the
+   * Web Locks API (`navigator.locks`) where it exists, so two tabs never spend the same refresh
+   * cookie at once: the second tab's refresh starts after the first has rotated the cookie and
+   * sends the new one. Default `true`; without `navigator.locks` the refresh runs unlocked.
+   */
+  crossTabLock?: boolean
+}
+
+/** The part of the Web Locks API the client uses (lib.dom's `LockManager`, which Workers typings lack). */
+interface LockManagerLike {
+  request<T>(name: string, options: { signal?: AbortSignal }, callback: () => Promise<T>): Promise<T>
+}
+
+/** `navigator.locks`, where the platform has it (browsers in a secure context). */
+function webLocks(): LockManagerLike | undefined {
+  const locks = (globalThis as { navigator?: { locks?: Partial<LockManagerLike> } }).navigator?.locks
+  return locks && typeof locks.request === 'function' ? (locks as LockManagerLike) : undefined
+}
+
+/** How long a tab waits for another tab's refresh before refreshing without the lock. */
+const LOCK_WAIT_MS = 15_000
+
+/** `{email}`: where to send a fresh `verify_email` code. */
+export interface ResendVerifyEmailInput {
+  email: string
 }
 
 /** `RequestInit` plus the browser's `credentials`, which the Workers typings leave out. */
 type FetchInit = RequestInit & { credentials?: 'include' | 'omit' | 'same-origin' }
 
-/** The session id (`sid` claim) of an access token, read without verifying it (the API verifies). */
+/**
+ * The session id (`sid` claim) of an access token, read without verifying it (the API verifies).
+ * A few lines rather than jose's `decodeJwt`: the client's only run-time dependency is `hono`,
+ * and a browser bundle should not carry a JOSE library to read one claim.
+ */
 function sessionIdOf(token: string | null): string | null {
   const payload = token?.split('.')[1]
   if (!payload) return null
@@ -249,9 +279,31 @@ export function createAuthClient(options: AuthClientOptions) {
     return data
   }
 
+  const locks = transport === 'cookie' && options.crossTabLock !== false ? webLocks() : undefined
+  const lockName = `edge-auth:refresh:${options.baseUrl}`
+
+  /**
+   * One refresh, holding the browser-wide lock when there is one: the cookie is shared by every
+   * tab, so a tab that waited sends the cookie the previous holder's rotation set.
+   */
+  async function lockedRefresh(started: number): Promise<TokenData> {
+    if (!locks) return doRefresh(started)
+    let ran = false
+    try {
+      return await locks.request(lockName, { signal: AbortSignal.timeout(LOCK_WAIT_MS) }, () => {
+        ran = true
+        return doRefresh(started)
+      })
+    } catch (error) {
+      // Another tab held the lock too long (or locks are refused here): refresh without it.
+      if (!ran) return doRefresh(started)
+      throw error
+    }
+  }
+
   /** The one refresh in flight, started if there is none. */
   function refreshSession(): Promise<TokenData> {
-    refreshing ??= doRefresh(epoch).finally(() => {
+    refreshing ??= lockedRefresh(epoch).finally(() => {
       refreshing = null
     })
     return refreshing
@@ -373,6 +425,17 @@ export function createAuthClient(options: AuthClientOptions) {
     /** Creates an account; a `verify_email` code is mailed. Resolves to the new user (not signed in). */
     async register(input: RegisterInput): Promise<User> {
       return (await data(plain.api.auth.register.$post({ json: input }))).user
+    },
+
+    /**
+     * Mails a fresh `verify_email` code (`POST /api/auth/verify-email/resend`); the answer is the
+     * same whether or not an unverified account holds the address. Typed by hand: the route is
+     * not yet among the app's routes on every branch, so it cannot be read from them.
+     */
+    async resendVerifyEmail(input: ResendVerifyEmailInput): Promise<void> {
+      const url = `${options.baseUrl.replace(/\/+$/, '')}/api/auth/verify-email/resend`
+      const response = await send(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email: input.email }) }, null)
+      if (!response.ok) throw await AuthClientError.fromResponse(response)
     },
 
     /** Confirms the email with the mailed code. */

@@ -1,7 +1,5 @@
 import type { MiddlewareHandler } from 'hono'
-import { verifyAccessToken } from '../crypto/tokens'
-import { ApiError } from '../errors'
-import { sessionUser } from '../db/hot-path'
+import { authenticate } from '../services/authenticate'
 import type { AppEnv } from '../types'
 
 /** The token of an `Authorization: Bearer <token>` header, if that is what the header holds. */
@@ -12,16 +10,12 @@ export function bearerToken(header: string | undefined): string | undefined {
 
 /**
  * Rejects requests without a valid access token, then confirms in one read that its
- * session is live and its account active, and puts the caller (current role) on the context.
+ * session is live and its account active, and puts the caller (current role, the session's
+ * `aal`/`amr`) on the context. The decision is `authenticate`'s, shared with the RPC entrypoint.
  */
 export const requireAuth = (): MiddlewareHandler<AppEnv> =>
   async function requireAuth(c, next) {
     const token = bearerToken(c.req.header('Authorization'))
-    if (!token) throw new ApiError('TOKEN_MISSING')
-    const claims = await verifyAccessToken(token, c.get('config'))
-    const live = await sessionUser(c.get('d1').primarySession, claims.sid, claims.sub, Date.now())
-    if (!live) throw new ApiError('TOKEN_REVOKED')
-    const { user, session } = live
-    c.set('auth', { userId: user.id, sessionId: claims.sid, role: user.role, user, aal: session.aal, amr: session.amr })
+    c.set('auth', await authenticate(token, { config: c.get('config'), d1: c.get('d1').primarySession }))
     await next()
   }
