@@ -105,7 +105,7 @@ async function main() {
   if (modelOnly || !NO_MODEL) {
     step('building the model entry (bench/worker/model-entry.ts in front of the production bundle)')
     await buildModelEntry()
-    if (!modelOnly) cost = costModel(await measureCost({ mf, config, n: model.cost }))
+    if (!modelOnly) cost = costModel(await measureCost({ mf, config, n: model.cost }), standard?.scenarios)
     latency = await runLatencyModel({ mf, config, placements, checks: model.checks, refreshes: model.refreshes })
   }
   await disposeAll()

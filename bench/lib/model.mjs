@@ -82,7 +82,7 @@ export async function sequential(service, count, operation, opts = {}) {
     p50Ms: round(percentile(times, 0.5)),
     p99Ms: round(percentile(times, 0.99)),
     meanMs: round(times.reduce((sum, t) => sum + t, 0) / count),
-    /** workerd CPU per operation (the counter requests of the wrapper included: two per run). */
+    /** workerd CPU per operation (the wrapper's own reset and counter requests fall outside the span). */
     cpuMs: round(cpu / count, 3),
     perOperation,
   }
