@@ -13,7 +13,9 @@
 // 4. The model (skipped with --no-model): the cost of each request type (D1 rows, KV operations,
 //    CPU) and a month at 100 k and 10 M users; the session check and a refresh with D1 delays
 //    per round trip, for each SESSION_CHECK mode and both placements of the user.
-// 5. Writes bench/results/<date>.json, bench/results/latest.json and BENCHMARKS.md.
+// 5. Side by side (skipped with --no-compare): better-auth (bench/compare/) bundled into a worker on
+//    the same runtime: session check, health, sign-in at one connection.
+// 6. Writes bench/results/<date>.json, bench/results/latest.json and BENCHMARKS.md.
 //
 // --quick: short runs for trying the harness; results go to bench/.tmp/ and BENCHMARKS.md is
 // left alone. --latency [spec]: only the latency model (spec: primary=<ms>,replica=<ms>, several
@@ -22,10 +24,12 @@
 //
 // Layout: bench/lib/runtime.mjs (builds, workerd through Miniflare), processes.mjs (children,
 // /proc), measure.mjs (one load run), scenarios.mjs (the standard run), latency.mjs (B),
-// cost.mjs (D), model.mjs (the wrapped service both use), report.mjs (targets, JSON, markdown).
+// cost.mjs (D), model.mjs (the wrapped service both use), compare.mjs (E), report.mjs (targets,
+// JSON, markdown); bench/worker/model-entry.ts is the model's wrapper entry.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { runCompare } from './lib/compare.mjs'
 import { costModel, measureCost } from './lib/cost.mjs'
 import { DEFAULT_PLACEMENTS, parsePlacements, renderLatency, runLatencyModel } from './lib/latency.mjs'
 import { run, stopAll } from './lib/processes.mjs'
@@ -36,11 +40,12 @@ import { ROOT, elapsedSeconds, loadAverage, round, step, versionOf } from './lib
 
 process.chdir(ROOT)
 
-const USAGE = 'Usage: npm run bench [-- --soak] [-- --quick] [-- --no-model] [-- --latency [primary=<ms>,replica=<ms>[;...]]]'
+const USAGE = 'Usage: npm run bench [-- --soak] [-- --quick] [-- --no-model] [-- --no-compare] [-- --latency [primary=<ms>,replica=<ms>[;...]]]'
 const argv = process.argv.slice(2)
 let SOAK = false
 let QUICK = false
 let NO_MODEL = false
+let NO_COMPARE = false
 /** @type {string | null} */
 let LATENCY = null
 for (let i = 0; i < argv.length; i++) {
@@ -48,6 +53,7 @@ for (let i = 0; i < argv.length; i++) {
   if (arg === '--soak') SOAK = true
   else if (arg === '--quick') QUICK = true
   else if (arg === '--no-model') NO_MODEL = true
+  else if (arg === '--no-compare') NO_COMPARE = true
   else if (arg === '--latency' || arg.startsWith('--latency=')) {
     const inline = arg.startsWith('--latency=') ? arg.slice('--latency='.length) : undefined
     const next = argv[i + 1]
@@ -108,6 +114,18 @@ async function main() {
     if (!modelOnly) cost = costModel(await measureCost({ mf, config, n: model.cost }), standard?.scenarios)
     latency = await runLatencyModel({ mf, config, placements, checks: model.checks, refreshes: model.refreshes })
   }
+  /** @type {Record<string, any> | null} */
+  let compare = null
+  if (!modelOnly && !NO_COMPARE) {
+    try {
+      compare = await runCompare({ mf, config, serviceScript, ...settings })
+    } catch (error) {
+      // The comparison is a side table: if better-auth cannot be installed or run here, say so and keep the run.
+      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error)
+      step(`side-by-side with better-auth skipped: ${reason}`)
+      compare = { error: reason }
+    }
+  }
   await disposeAll()
 
   const cpus = os.cpus()
@@ -162,6 +180,7 @@ async function main() {
       : {}),
     latency,
     cost,
+    compare,
     workerdOutput,
     ...(judged ? { targets: judged.targets } : {}),
   }

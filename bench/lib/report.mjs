@@ -2,6 +2,7 @@
 // fail, never thrown), bench/results/<date>.json and latest.json, and BENCHMARKS.md.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { renderCompare } from './compare.mjs'
 import { renderCost } from './cost.mjs'
 import { renderLatency } from './latency.mjs'
 import { ROOT, fmt, readJson, round } from './util.mjs'
@@ -50,7 +51,7 @@ export function judge(standard, bundle, soakSeconds) {
   /** @param {Measured} m */
   const single = (m) => ({ rps: m.requests.average, p50: m.latency.p50, p99: m.latency.p99, cpuMsPerRequest: m.workerdCpuMsPerRequest })
   const d1Base = single(get('baseline /d1'))
-  const sessionCheck = single(get('baseline /session-check'))
+  const sessionCheck = baselineOf('baseline /session-check (before)', 'baseline /session-check (after)')
   /** @param {string} name @param {{ rps: number, p50: number, p99: number, cpuMsPerRequest: number }} base @param {string} against */
   const ratio = (name, base, against) => {
     const m = get(name)
@@ -72,7 +73,7 @@ export function judge(standard, bundle, soakSeconds) {
     profileVsD1: ratio('profile', d1Base, 'baseline /d1'),
     /** Not a target: the floor any route with one D1 read per request meets in this harness. */
     d1VsVerify: ratio('baseline /d1', verify, 'baseline /verify'),
-    sessionCheckVsVerify: ratio('baseline /session-check', verify, 'baseline /verify'),
+    sessionCheckVsVerify: ratio('baseline /session-check (before)', verify, 'baseline /verify'),
   }
 
   const dirty = Object.entries(scenarios).filter(([, m]) => m.errors > 0 || m.timeouts > 0 || m.fiveXx > 0)
@@ -198,7 +199,7 @@ export function renderMarkdown(r, earlierSoak) {
       profile: ratioOf.profile,
       refresh: ratioOf.refresh,
       'baseline /d1': ratioOf.d1VsVerify,
-      'baseline /session-check': ratioOf.sessionCheckVsVerify,
+      'baseline /session-check (before)': ratioOf.sessionCheckVsVerify,
     })[name]
     const vs = ratio ? `${ratio.rps}× / ${ratio.p50}× / ${ratio.p99}× ${ratio.against}` : ''
     return `| ${name} | ${m.connections} | ${fmt(m.requests.average, 0)} | ${m.latency.p50} | ${m.latency.p99} | ${m.errors + m.timeouts} | ${m.non2xx} | ${m.fiveXx} | ${fmt(m.workerdCpuMsPerRequest, 2)} | ${m.perConnection.min}–${m.perConnection.max}${m.perConnection.idle ? ` (${m.perConnection.idle} idle)` : ''} | ${vs} |`
@@ -232,7 +233,7 @@ export function renderMarkdown(r, earlierSoak) {
       `\`/verify\` of an HS256 token with jose; \`/d1\` one \`SELECT 1\` through a local D1; \`/session-check\`, \`/verify\`'s check then one D1 point read`,
       `of the session joined to its account; \`/pbkdf2\` one password hash).`,
       `Each scenario: ${r.settings.warmupSeconds} s warm-up, then ${r.settings.durationSeconds} s at ${r.settings.connections} connections, from a child Node process running autocannon.`,
-      `The baseline's \`/ok\`, \`/ok-headers\` and \`/verify\` run before and after the service's scenarios; ratios use the mean of the two.`,
+      `The baseline's \`/ok\`, \`/ok-headers\`, \`/verify\` and \`/session-check\` run before and after the service's scenarios; ratios use the mean of the two.`,
       `"workerd CPU/req" is the CPU time (all threads) of the target's workerd during the measured span, divided by the requests completed.`,
       `Latencies are those of the answers received in the measured span; "answers per conn" (fewest–most) shows how evenly`,
       `the connections were served ("idle": connections with no answer in the span, whose waits are missing from p99).`,
@@ -247,7 +248,7 @@ export function renderMarkdown(r, earlierSoak) {
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
       ...Object.keys(s).map(row).filter(Boolean),
       '',
-      `Baseline drift between its two runs: /ok ${fmt(r.baseline.ok.drift * 100)} %, /ok-headers ${fmt(r.baseline.okHeaders.drift * 100)} %, /verify ${fmt(r.baseline.verify.drift * 100)} %.`,
+      `Baseline drift between its two runs: /ok ${fmt(r.baseline.ok.drift * 100)} %, /ok-headers ${fmt(r.baseline.okHeaders.drift * 100)} %, /verify ${fmt(r.baseline.verify.drift * 100)} %, /session-check ${fmt(r.baseline.sessionCheck.drift * 100)} %.`,
       `Control, not a target: \`baseline /d1\` (a bare worker, one local D1 read per request) reaches ${ratioOf.d1VsVerify?.rps}× of /verify;`,
       `\`profile\` (one D1 read per request, as the contract requires) reaches ${ratioOf.profileVsD1?.rps}× of it, and ${ratioOf.profileVsSessionCheck?.rps}× of`,
       `\`baseline /session-check\` (the same work bare) at ${ratioOf.profileVsSessionCheck?.cpu}× its workerd CPU per request.`,
@@ -307,6 +308,10 @@ export function renderMarkdown(r, earlierSoak) {
   }
   if (r.latency) lines.push(...renderLatency(r.latency), '')
   if (r.cost) lines.push(...renderCost(r.cost), '')
+  if (r.compare?.scenarios) lines.push(...renderCompare(r.compare), '')
+  else if (r.compare?.error) {
+    lines.push('## Side by side: better-auth on the same runtime', '', `Not measured in this run: ${r.compare.error}`, '')
+  }
   if (r.targets) {
     lines.push(
       '## Targets',

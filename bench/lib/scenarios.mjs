@@ -216,7 +216,7 @@ export async function runStandard({ mf, config, serviceScript, settings }) {
   await scenario('baseline /ok-headers (before)', baselineSpec('baseline /ok-headers', '/ok-headers'), baselineTarget)
   await scenario('baseline /verify (before)', baselineSpec('baseline /verify', '/verify'), baselineTarget)
   await scenario('baseline /d1', baselineSpec('baseline /d1', '/d1'), baselineTarget)
-  await scenario('baseline /session-check', baselineSpec('baseline /session-check', '/session-check'), baselineTarget)
+  await scenario('baseline /session-check (before)', baselineSpec('baseline /session-check', '/session-check'), baselineTarget)
   await scenario('health', { ...common, name: 'health', origin: service.origin, method: 'GET', path: '/health', kind: 'fixed' }, serviceTarget)
   await scenario(
     'profile',
@@ -298,6 +298,7 @@ export async function runStandard({ mf, config, serviceScript, settings }) {
   await scenario('baseline /ok (after)', baselineSpec('baseline /ok', '/ok'), baselineTarget)
   await scenario('baseline /ok-headers (after)', baselineSpec('baseline /ok-headers', '/ok-headers'), baselineTarget)
   await scenario('baseline /verify (after)', baselineSpec('baseline /verify', '/verify'), baselineTarget)
+  await scenario('baseline /session-check (after)', baselineSpec('baseline /session-check', '/session-check'), baselineTarget)
 
   // Memory: 60 s of profile while the service's workerd RSS is sampled every second; then
   // the same on the baseline's /d1 (one local D1 read per request) as a control.
