@@ -5,14 +5,21 @@
  * - `GET /ok`: `{ ok: true }`, the floor of routing plus a JSON response.
  * - `GET /verify`: verifies an HS256 bearer token with jose, key imported once per isolate;
  *   what an access-token check costs before any session lookup.
+ * - `GET /ok-headers`: `/ok` plus what every request of the service must do at minimum:
+ *   hono/request-id and hono/secure-headers with the options of src/app.ts.
  * - `GET /d1`: one `SELECT 1` through a local D1 binding; the floor of one D1 round trip in
  *   this harness (a control for the service's routes that read D1 on every request).
+ * - `GET /session-check`: the session check's work, bare: `/verify`'s token check, then one D1
+ *   point read of the session joined to its account by primary key (the tables are created and
+ *   seeded by bench/lib/scenarios.mjs through Miniflare), as the service's check reads it.
  * - `GET /pbkdf2`: one PBKDF2-HMAC-SHA-512 hash at the service's work factor (bench only);
  *   answers its duration as measured inside the worker.
  *
  * Not part of the service: built by bench/run.mjs into bench/.tmp/baseline.
  */
-import { Hono } from 'hono'
+import { Hono, type MiddlewareHandler } from 'hono'
+import { requestId } from 'hono/request-id'
+import { secureHeaders } from 'hono/secure-headers'
 import { jwtVerify } from 'jose'
 import { PBKDF2_ITERATIONS } from '../src/crypto/password'
 
@@ -37,23 +44,56 @@ const app = new Hono<{ Bindings: BaselineBindings }>()
 
 app.get('/ok', (c) => c.json({ ok: true }))
 
-app.get('/verify', async (c) => {
-  const match = /^Bearer +(\S+)$/.exec(c.req.header('Authorization') ?? '')
-  if (!match?.[1]) return c.json({ ok: false }, 401)
+/** The same options as src/app.ts (keep them in step). */
+const headers: MiddlewareHandler[] = [
+  requestId(),
+  secureHeaders({
+    strictTransportSecurity: 'max-age=31536000; includeSubDomains',
+    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+    referrerPolicy: 'no-referrer',
+    xFrameOptions: 'DENY',
+    overwrite: false,
+    crossOriginResourcePolicy: 'same-origin',
+  }),
+]
+
+app.get('/ok-headers', ...headers, (c) => c.json({ ok: true }))
+
+/** The access-token checks the service makes: pinned algorithm, typ, iss, aud, exp. */
+async function verifyBearer(header: string | undefined, env: BaselineBindings) {
+  const match = /^Bearer +(\S+)$/.exec(header ?? '')
+  if (!match?.[1]) return undefined
   try {
-    // The same checks the service makes on an access token: pinned algorithm, typ, iss, aud, exp.
-    const { payload } = await jwtVerify(match[1], await hmacKey(c.env.BENCH_JWT_SECRET), {
+    const { payload } = await jwtVerify(match[1], await hmacKey(env.BENCH_JWT_SECRET), {
       algorithms: ['HS256'],
       typ: 'at+jwt',
-      issuer: c.env.BENCH_JWT_ISSUER,
-      audience: c.env.BENCH_JWT_AUDIENCE,
+      issuer: env.BENCH_JWT_ISSUER,
+      audience: env.BENCH_JWT_AUDIENCE,
       clockTolerance: 30,
       requiredClaims: ['sub', 'sid', 'jti', 'iat', 'exp'],
     })
-    return c.json({ ok: true, sub: payload.sub })
+    return payload
   } catch {
-    return c.json({ ok: false }, 401)
+    return undefined
   }
+}
+
+app.get('/verify', async (c) => {
+  const payload = await verifyBearer(c.req.header('Authorization'), c.env)
+  if (!payload) return c.json({ ok: false }, 401)
+  return c.json({ ok: true, sub: payload.sub })
+})
+
+const SESSION_USER = `SELECT u.id, u.email, u.name, u.role, u.created_at
+  FROM sessions s JOIN users u ON u.id = s.user_id
+  WHERE s.id = ?1 AND s.user_id = ?2 AND s.revoked_at IS NULL AND s.expires_at > ?3 AND u.deleted_at IS NULL`
+
+app.get('/session-check', async (c) => {
+  const payload = await verifyBearer(c.req.header('Authorization'), c.env)
+  if (!payload) return c.json({ ok: false }, 401)
+  const user = await c.env.BENCH_DB.prepare(SESSION_USER).bind(payload.sid, payload.sub, Date.now()).first()
+  if (!user) return c.json({ ok: false }, 401)
+  return c.json({ ok: true, user })
 })
 
 app.get('/d1', async (c) => {
