@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 /** Test secrets are pinned here; a developer's .dev.vars is never read by the suite. */
 export const TEST_BINDINGS = {
@@ -42,6 +42,8 @@ export default defineConfig(async () => {
     ],
     test: {
       setupFiles: ['./test/setup.ts'],
+      // test/node/ holds Node-side tests of the scripts (`npm run test:node`), not Workers tests.
+      exclude: [...configDefaults.exclude, 'test/node/**'],
       // The app logs a JSON line per request; keep test output readable.
       onConsoleLog: (log: string) => (process.env.TEST_LOGS ? undefined : log.includes('"level":"error"') ? undefined : false),
       testTimeout: 30_000,

@@ -96,7 +96,7 @@ const choice = <const T extends readonly [string, ...string[]]>(values: T, fallb
 
 const secret = z
   .string({ error: 'is required' })
-  .min(1, 'is required')
+  .min(1, { error: 'is required', abort: true })
   .refine((value) => new TextEncoder().encode(value).length >= 32, 'is shorter than 32 bytes')
 
 const optionalText = z
@@ -221,8 +221,8 @@ export type Config = Omit<Settings, 'issuer'> & { issuer: string }
 /** What each setting accepts, in words, and an example: the README's configuration table says the same. */
 export const SETTINGS_HELP: Record<string, { accepts: string; example: string; secret?: true }> = {
   ENVIRONMENT: { accepts: 'development, test or production', example: 'development' },
-  ACCESS_TOKEN_SECRET: { accepts: 'a random string of at least 32 bytes, different from REFRESH_TOKEN_SECRET', example: '(openssl rand -base64 48)', secret: true },
-  REFRESH_TOKEN_SECRET: { accepts: 'a random string of at least 32 bytes, different from ACCESS_TOKEN_SECRET', example: '(openssl rand -base64 48)', secret: true },
+  ACCESS_TOKEN_SECRET: { accepts: 'a random string of at least 32 bytes, different from REFRESH_TOKEN_SECRET', example: '<the output of: openssl rand -base64 48>', secret: true },
+  REFRESH_TOKEN_SECRET: { accepts: 'a random string of at least 32 bytes, different from ACCESS_TOKEN_SECRET', example: '<the output of: openssl rand -base64 48>', secret: true },
   ACCESS_TOKEN_SECRET_PREVIOUS: { accepts: 'empty, or the previous ACCESS_TOKEN_SECRET (at least 32 bytes)', example: '', secret: true },
   REFRESH_TOKEN_SECRET_PREVIOUS: { accepts: 'empty, or the previous REFRESH_TOKEN_SECRET (at least 32 bytes)', example: '', secret: true },
   ACCESS_TOKEN_ALG: { accepts: 'HS256 or EdDSA', example: 'HS256' },

@@ -38,6 +38,7 @@ describe('the configuration schema', () => {
     const missing = onlyProblem({ ACCESS_TOKEN_SECRET: undefined })
     expect(missing).toMatchObject({ setting: 'ACCESS_TOKEN_SECRET', found: 'nothing (not set)', problem: 'is required' })
     expect(missing.accepts).toContain('at least 32 bytes')
+    expect(onlyProblem({ ACCESS_TOKEN_SECRET: '' })).toEqual(missing)
 
     const short = onlyProblem({ REFRESH_TOKEN_SECRET: 'x'.repeat(31) })
     expect(short).toMatchObject({ problem: 'is shorter than 32 bytes', found: 'a value of 31 bytes (not shown)' })
