@@ -12,6 +12,7 @@ import {
   LoginBody,
   RefreshBody,
   RegisterBody,
+  ResendVerifyEmailBody,
   ResendOtpBody,
   ResetPasswordBody,
   SessionParams,
@@ -25,6 +26,7 @@ import {
   login,
   register,
   resendLoginCode,
+  resendVerifyEmail,
   resetPassword,
   toPublicUser,
   verifyEmail,
@@ -44,6 +46,11 @@ export const authRoutes = new Hono<AppEnv>()
     const { email, otp } = c.req.valid('json')
     const user = await verifyEmail(deps(c), email, otp)
     return ok(c, { user: toPublicUser(user) }, 200, 'Email verified.')
+  })
+
+  .post('/verify-email/resend', rateLimit('RL_RESEND', 'verify-email-resend'), validate('json', ResendVerifyEmailBody), (c) => {
+    resendVerifyEmail(deps(c), c.req.valid('json').email)
+    return ok(c, {}, 200, 'If an unverified account uses this email, a new code has been sent to it.')
   })
 
   .post('/login', rateLimit('RL_LOGIN', 'login'), validate('json', LoginBody), async (c) => {

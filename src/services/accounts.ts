@@ -118,6 +118,25 @@ export async function verifyEmail(deps: Deps, email: string, code: string, now =
   return verified
 }
 
+/**
+ * Mails a fresh `verify_email` code (it replaces the pending one) to an unverified account.
+ * Like `forgotPassword`, all of it happens after the response, and an unknown or verified
+ * address or a throttled resend (one a minute, ten an hour) does nothing, silently.
+ */
+export function resendVerifyEmail(deps: Deps, email: string, now = Date.now()): void {
+  deps.defer(
+    (async () => {
+      const user = await findLiveUserByEmail(deps, email)
+      if (!user || user.emailVerifiedAt !== null) return
+      try {
+        await issueCode(deps, { userId: user.id, email: user.email, purpose: 'verify_email', key: codeKey.account('verify_email', user.id) }, now)
+      } catch (error) {
+        if (!(error instanceof ApiError && error.code === 'RATE_LIMITED')) throw error
+      }
+    })(),
+  )
+}
+
 export const LOGIN_FAILURE_LIMIT = 5
 export const LOGIN_FAILURE_WINDOW_MS = 15 * 60_000
 
