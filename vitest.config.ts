@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { configDefaults, defineConfig } from 'vitest/config'
+import { experimental_readRawConfig } from 'wrangler'
 
-/** Test secrets are pinned here; a developer's .dev.vars is never read by the suite. */
+/** Test secrets are pinned here; a developer's .dev.vars is never read by the suite (see testWranglerConfig). */
 export const TEST_BINDINGS = {
   ENVIRONMENT: 'test',
   ACCESS_TOKEN_SECRET: 'test-access-secret-0123456789abcdef0123456789',
@@ -19,7 +20,7 @@ export const TEST_BINDINGS = {
 
 /**
  * Every setting .dev.vars.example names, blanked (so its default applies) unless pinned above:
- * a developer's .dev.vars, which wrangler loads, can never change what the tests see.
+ * wrangler.toml's production [vars] (EMAIL_DELIVERY=resend, ...) never change what the tests see.
  */
 const blanked = Object.fromEntries(
   readFileSync(path.join(import.meta.dirname, '.dev.vars.example'), 'utf8')
@@ -29,12 +30,35 @@ const blanked = Object.fromEntries(
     .map((name) => [name, '']),
 )
 
+/**
+ * wrangler.toml as JSON, its paths made absolute, in a directory of its own. Wrangler loads the
+ * .dev.vars beside the config file it is given (and says so, once per test file); there is none
+ * beside this copy, so the suite reads no developer secrets. The [build] step is left out: the
+ * tests need no client assets.
+ */
+function testWranglerConfig(): string {
+  const root = import.meta.dirname
+  const { rawConfig } = experimental_readRawConfig({ config: path.join(root, 'wrangler.toml') })
+  const { build: _build, ...config } = rawConfig
+  const absolute = (file: string | undefined) => (file ? path.resolve(root, file) : file)
+  const copy = {
+    ...config,
+    main: absolute(config.main),
+    ...(config.assets ? { assets: { ...config.assets, directory: absolute(config.assets.directory) } } : {}),
+    d1_databases: config.d1_databases?.map((db: { migrations_dir?: string }) => ({ ...db, migrations_dir: absolute(db.migrations_dir) })),
+  }
+  const file = path.join(root, 'node_modules/.cache/edge-auth-vitest/wrangler.json')
+  mkdirSync(path.dirname(file), { recursive: true })
+  writeFileSync(file, JSON.stringify(copy, null, 2))
+  return file
+}
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
   return {
     plugins: [
       cloudflareTest({
-        wrangler: { configPath: './wrangler.toml' },
+        wrangler: { configPath: testWranglerConfig() },
         miniflare: {
           bindings: { ...blanked, ...TEST_BINDINGS, TEST_MIGRATIONS: migrations },
         },
