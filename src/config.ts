@@ -92,7 +92,7 @@ const flag = z.preprocess(
 
 /** An enum setting with a plain-words refusal; empty means the default. */
 const choice = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
-  z.preprocess(emptyToUndefined, z.enum(values, { error: 'is not one of the accepted values' }).default(fallback as never))
+  z.preprocess(emptyToUndefined, z.enum(values, { error: 'is not one of the accepted values' }).default(fallback))
 
 const secret = z
   .string({ error: 'is required' })
@@ -283,10 +283,21 @@ function problemsOf(env: Record<string, unknown>, error: z.ZodError): ConfigProb
   return [...problems.values()]
 }
 
+/**
+ * The environment as the schema reads it: a `[vars]` value written without quotes in
+ * wrangler.toml (`AUDIT_RETENTION_DAYS = 90`) reaches the Worker as a number or boolean.
+ */
+function asText(env: Record<string, unknown>): Record<string, unknown> {
+  const text: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(env)) text[name] = typeof value === 'number' || typeof value === 'boolean' ? String(value) : value
+  return text
+}
+
 /** Every configuration problem of an environment, in plain words; empty when it is usable. */
 export function checkConfig(env: Record<string, unknown>): ConfigProblem[] {
-  const parsed = ConfigSchema.safeParse(env)
-  return parsed.success ? [] : problemsOf(env, parsed.error)
+  const input = asText(env)
+  const parsed = ConfigSchema.safeParse(input)
+  return parsed.success ? [] : problemsOf(input, parsed.error)
 }
 
 /** One line per problem, for the log. */
@@ -303,7 +314,7 @@ const originCache = new WeakMap<object, Map<string, Config>>()
 export function loadSettings(env: Env): Settings {
   const hit = settingsCache.get(env)
   if (hit) return hit
-  const input = env as unknown as Record<string, unknown>
+  const input = asText(env as unknown as Record<string, unknown>)
   const parsed = ConfigSchema.safeParse(input)
   if (!parsed.success) throw new ApiError('CONFIG_ERROR', { cause: new Error(formatProblems(problemsOf(input, parsed.error))) })
   settingsCache.set(env, parsed.data)

@@ -116,6 +116,11 @@ describe('the configuration schema', () => {
     }
   })
 
+  it('reads unquoted wrangler.toml values (numbers, booleans) as their text', () => {
+    expect(checkConfig({ ...GOOD, AUDIT_RETENTION_DAYS: 30, REQUIRE_EMAIL_VERIFICATION: true, ACCESS_TOKEN_TTL: 600 })).toEqual([])
+    expect(auditRetentionDays({ ...env, AUDIT_RETENTION_DAYS: 30 as unknown as string })).toBe(30)
+  })
+
   it('has words for every setting it reads', () => {
     expect(Object.keys(ConfigSchema.in.shape).sort()).toEqual(Object.keys(SETTINGS_HELP).sort())
   })
