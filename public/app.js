@@ -18,10 +18,23 @@ const SIGNED_OUT_MESSAGES = {
   'refresh-failed': 'Your session expired. Please sign in again.',
 }
 
+/**
+ * A hint, readable by this page, that a refresh cookie may exist: without it the first visit
+ * would try a refresh with no cookie, and the browser logs that 401 as a console error. It holds
+ * nothing secret (the refresh token stays in its HttpOnly cookie) and is not web storage.
+ */
+const HINT = 'edge_auth_demo_session'
+const hint = {
+  get: () => document.cookie.split('; ').includes(`${HINT}=1`),
+  set: () => (document.cookie = `${HINT}=1; Path=/; Max-Age=${30 * 86400}; SameSite=Strict; Secure`),
+  clear: () => (document.cookie = `${HINT}=; Path=/; Max-Age=0; SameSite=Strict; Secure`),
+}
+
 const auth = createAuthClient({
   baseUrl: location.origin,
   tokenTransport: 'cookie',
   onSignedOut: ({ reason }) => {
+    hint.clear()
     resetForms()
     say(SIGNED_OUT_MESSAGES[reason] ?? 'You are signed out.', reason === 'logout' ? 'ok' : 'error')
   },
@@ -40,12 +53,21 @@ function say(message, kind = '') {
   status.className = kind
 }
 
-/** @param {unknown} error */
+/**
+ * The error as one sentence: the API's message, then only what it does not already say (the
+ * fields of a validation error, the tries left on a wrong code, when to try again).
+ * @param {unknown} error
+ */
 function sayError(error) {
   if (error instanceof AuthClientError) {
-    const details = (error.details ?? []).map((d) => `${d.path} ${d.message}`).join('; ')
-    const wait = error.retryAfter ? ` Try again in ${error.retryAfter} s.` : ''
-    say(`${error.message}${details ? ` (${details})` : ''}${wait}`, 'error')
+    const details = error.details ?? []
+    const fields = error.code === 'VALIDATION_ERROR' ? details.map((d) => `${d.path} ${d.message}`).join('; ') : ''
+    const left = details.map((d) => d.attemptsLeft).find((n) => typeof n === 'number')
+    const parts = [error.message]
+    if (fields) parts.push(`(${fields})`)
+    if (typeof left === 'number') parts.push(`${left} attempt${left === 1 ? '' : 's'} left.`)
+    if (error.retryAfter) parts.push(`Try again in ${error.retryAfter} s.`)
+    say(parts.join(' '), 'error')
     $('status').dataset.code = error.code
   } else {
     say(error instanceof Error ? error.message : String(error), 'error')
@@ -60,6 +82,8 @@ function sayError(error) {
 async function busy(element, action) {
   const controls = element instanceof HTMLFormElement ? [...element.elements] : [element]
   for (const control of controls) control.setAttribute('disabled', '')
+  // A new action: the last one's message no longer applies.
+  say('')
   delete $('status').dataset.code
   try {
     await action()
@@ -101,6 +125,24 @@ function resetForms() {
   pending.challengeId = ''
 }
 
+/**
+ * A short name for a user agent: "Chrome on Linux", "Safari on iOS", or its first product token.
+ * @param {string | null} userAgent
+ */
+function deviceLabel(userAgent) {
+  if (!userAgent) return 'unknown device'
+  const browsers = /** @type {const} */ ([
+    [/Edg\//, 'Edge'], [/OPR\//, 'Opera'], [/Firefox\//, 'Firefox'], [/Chrom(e|ium)\//, 'Chrome'], [/Safari\//, 'Safari'],
+  ])
+  const systems = /** @type {const} */ ([
+    [/Windows/, 'Windows'], [/iPhone|iPad|iPod/, 'iOS'], [/Android/, 'Android'], [/Mac OS X|Macintosh/, 'macOS'], [/CrOS/, 'ChromeOS'], [/Linux/, 'Linux'],
+  ])
+  const browser = browsers.find(([pattern]) => pattern.test(userAgent))?.[1]
+  const system = systems.find(([pattern]) => pattern.test(userAgent))?.[1]
+  if (browser) return system ? `${browser} on ${system}` : browser
+  return userAgent.split(/[\s/]/)[0] || 'unknown device'
+}
+
 /** @param {string | null | undefined} iso */
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : '')
 
@@ -129,7 +171,8 @@ async function loadSessions() {
       if (session.current) row.dataset.current = 'true'
       const device = document.createElement('td')
       device.className = 'device'
-      device.textContent = session.userAgent ?? 'unknown device'
+      device.textContent = deviceLabel(session.userAgent)
+      if (session.userAgent) device.title = session.userAgent
       if (session.current) {
         const badge = document.createElement('span')
         badge.className = 'badge'
@@ -164,6 +207,7 @@ async function loadSessions() {
 }
 
 async function showSignedIn() {
+  hint.set()
   render()
   input('name-input').value = auth.user?.name ?? ''
   await loadSessions()
@@ -189,6 +233,23 @@ onSubmit('verify-form', async () => {
   $('register-form').hidden = false
   input('login-password').focus()
   say('Email verified. You can sign in now.', 'ok')
+})
+
+onClick('verify-resend', async () => {
+  // No named call in the client yet: the raw typed client reaches the route.
+  const response = await auth.api.api.auth['verify-email'].resend.$post({ json: { email: pending.verifyEmail } })
+  if (!response.ok) throw await AuthClientError.fromResponse(response)
+  input('verify-code').value = ''
+  input('verify-code').focus()
+  say('If the code has not been used yet, a new one is on its way; the previous code no longer works.', 'ok')
+})
+
+onClick('verify-back', async () => {
+  pending.verifyEmail = ''
+  input('verify-code').value = ''
+  $('verify-form').hidden = true
+  $('register-form').hidden = false
+  input('register-email').focus()
 })
 
 onSubmit('login-form', async () => {
@@ -246,11 +307,12 @@ auth.subscribe(render)
 
 // A reload: resume the session through the HttpOnly refresh cookie, if there is one.
 try {
-  const user = await auth.restore()
+  const user = hint.get() ? await auth.restore() : null
   if (user) {
     await showSignedIn()
     say(`Welcome back, ${user.name}.`, 'ok')
   } else {
+    hint.clear()
     render()
   }
 } catch (error) {

@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Bundles the typed auth client (src/client) into public/assets/auth-client.js: one minified
-// ES module for the demo page (and any page) to import. `npm run dev` and `npm run test:e2e`
-// run it first. The output is build output (gitignored), never edited by hand.
-import { mkdirSync } from 'node:fs'
+// ES module for the demo page (and any page) to import; and copies the /docs page's script,
+// Scalar's standalone build from the pinned npm package @scalar/api-reference, to
+// public/assets/scalar/standalone.js, so /docs loads nothing from another host. wrangler.toml's
+// [build] command runs it (dev, deploy, dry-run); `npm run test:e2e` too. The output is build
+// output (gitignored), never edited by hand.
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -35,3 +38,12 @@ if (server.length > 0) {
 }
 const bytes = result.metafile.outputs[path.relative(root, outfile)]?.bytes ?? 0
 console.log(`build-client: public/assets/auth-client.js, ${(bytes / 1024).toFixed(1)} KiB from ${inputs.length} modules in ${Date.now() - started} ms`)
+
+// The /docs script: the exact file of the pinned package (package.json pins the version).
+// The package exports no path to its browser build: read it from node_modules.
+const scalarPackage = path.join(root, 'node_modules/@scalar/api-reference/package.json')
+const scalarVersion = /** @type {{ version: string }} */ (JSON.parse(readFileSync(scalarPackage, 'utf8'))).version
+const scalarTarget = path.join(root, 'public/assets/scalar/standalone.js')
+mkdirSync(path.dirname(scalarTarget), { recursive: true })
+copyFileSync(path.join(path.dirname(scalarPackage), 'dist/browser/standalone.js'), scalarTarget)
+console.log(`build-client: public/assets/scalar/standalone.js, @scalar/api-reference ${scalarVersion}`)

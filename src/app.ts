@@ -7,7 +7,7 @@ import { secureHeaders } from 'hono/secure-headers'
 import { loadConfig } from './config'
 import { BOOKMARK_HEADER, RequestDb } from './db/client'
 import { ApiError, causeMatches, type ErrorCode } from './errors'
-import { createLogger, describeError, stackFrames } from './log'
+import { createLogger, describeError, requestSummary, stackFrames } from './log'
 import './methods'
 import { clientAddress } from './http/client-address'
 import { corsAllowlist } from './middleware/cors'
@@ -23,6 +23,7 @@ export const MAX_BODY_BYTES = 16 * 1024
 
 /** Renders an ApiError as the error envelope. */
 function errorResponse(c: Context<AppEnv>, error: ApiError) {
+  c.set('failure', error)
   if (error.retryAfter !== undefined) c.header('Retry-After', String(error.retryAfter))
   return c.json(
     {
@@ -66,7 +67,8 @@ export function createApp() {
   app.use(requestId({ limitLength: 64 }))
   app.use(async function requestLog(c, next) {
     const started = Date.now()
-    const log = createLogger({ requestId: c.get('requestId') })
+    // Development writes every line with console.log, which wrangler dev leaves unwrapped.
+    const log = createLogger({ requestId: c.get('requestId') }, { singleStream: () => c.get('config')?.environment === 'development' })
     c.set('log', log)
     c.set('meta', {
       ip: clientAddress(c.req.header('CF-Connecting-IP')),
@@ -78,13 +80,12 @@ export function createApp() {
     if (c.res.headers.get('Content-Type') === 'application/json') {
       c.res.headers.set('Content-Type', 'application/json; charset=utf-8')
     }
-    log.info('request', {
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-      durationMs: Date.now() - started,
-      userId: c.get('auth')?.userId,
-    })
+    // One line per request: its error code and, for a refused token, the check that failed.
+    const { level, fields } = requestSummary(
+      { method: c.req.method, path: c.req.path, status: c.res.status, durationMs: Date.now() - started, userId: c.get('auth')?.userId },
+      c.get('failure'),
+    )
+    log[level]('request', { ...fields })
   })
   app.use(
     secureHeaders({

@@ -11,31 +11,93 @@ export function parseDuration(value: string): number {
   return Number(match[1]) * UNITS[(match[2] || 's') as keyof typeof UNITS]
 }
 
-const duration = (fallback: string, min: number, max: number) =>
-  z
-    .string()
-    .default(fallback)
-    .transform(parseDuration)
-    .pipe(z.number().int().min(min).max(max))
+/** Seconds written back the way a person would type them (`90s`, `15m`, `7d`). */
+export function formatDuration(seconds: number): string {
+  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60]] as const) {
+    if (seconds >= size && seconds % size === 0) return `${seconds / size}${unit}`
+  }
+  return `${seconds}s`
+}
 
-const list = z
-  .string()
-  .default('')
-  .transform((value) =>
+const emptyToUndefined = (value: unknown) => (value === '' ? undefined : value)
+
+/** Lifetimes: any value from 1 s outside production; `PRODUCTION_FLOORS` below apply in production. */
+const duration = (fallback: string, max: number) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default(fallback)
+      .transform((value, ctx) => {
+        const seconds = parseDuration(value)
+        if (Number.isNaN(seconds)) {
+          ctx.addIssue({ code: 'custom', message: 'is not a duration' })
+          return z.NEVER
+        }
+        return seconds
+      })
+      .pipe(z.number().min(1, 'is shorter than 1s').max(max, `is longer than ${formatDuration(max)}`)),
+  )
+
+/** The lower bounds production keeps, in seconds (outside production any value from 1 s works). */
+export const PRODUCTION_FLOORS = {
+  ACCESS_TOKEN_TTL: 60,
+  REFRESH_TOKEN_TTL: 300,
+  SESSION_MAX_AGE: 300,
+  OTP_TTL: 60,
+} as const
+
+const MAX_TTL = { ACCESS_TOKEN_TTL: 86400, REFRESH_TOKEN_TTL: 365 * 86400, SESSION_MAX_AGE: 365 * 86400, OTP_TTL: 3600 } as const
+
+const list = z.preprocess(
+  (value) => (value === undefined ? '' : value),
+  z.string().transform((value) =>
     value
       .split(',')
       .map((item) => item.trim())
       .filter(Boolean),
-  )
+  ),
+)
 
-const flag = z
-  .enum(['true', 'false', '1', '0', ''])
-  .default('false')
-  .transform((value) => value === 'true' || value === '1')
+/** True for a browser origin exactly as a browser sends it: `scheme://host[:port]`, nothing after. */
+function isOrigin(entry: string): boolean {
+  try {
+    const url = new URL(entry)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === entry
+  } catch {
+    return false
+  }
+}
+
+const origins = list.superRefine((entries, ctx) => {
+  for (const entry of entries) {
+    if (!isOrigin(entry)) ctx.addIssue({ code: 'custom', message: `has "${entry}", which is not an origin (scheme://host[:port], no path)` })
+  }
+})
+
+const plainEmail = z.email()
+const emails = list.superRefine((entries, ctx) => {
+  for (const entry of entries) {
+    if (!plainEmail.safeParse(normalizeEmail(entry)).success) ctx.addIssue({ code: 'custom', message: `has "${entry}", which is not an email address` })
+  }
+})
+
+const flag = z.preprocess(
+  emptyToUndefined,
+  z
+    .enum(['true', 'false', '1', '0'], { error: 'is neither true nor false' })
+    .default('false')
+    .transform((value) => value === 'true' || value === '1'),
+)
+
+/** An enum setting with a plain-words refusal; empty means the default. */
+const choice = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
+  z.preprocess(emptyToUndefined, z.enum(values, { error: 'is not one of the accepted values' }).default(fallback))
 
 const secret = z
   .string({ error: 'is required' })
-  .refine((value) => new TextEncoder().encode(value).length >= 32, 'must be at least 32 bytes')
+  .min(1, { error: 'is required', abort: true })
+  .refine((value) => new TextEncoder().encode(value).length >= 32, 'is shorter than 32 bytes')
 
 const optionalText = z
   .string()
@@ -49,119 +111,94 @@ const okpJwk = z
     try {
       return JSON.parse(value) as unknown
     } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON Web Key' })
+      ctx.addIssue({ code: 'custom', message: 'is not JSON (one line: a JSON Web Key)' })
       return z.NEVER
     }
   })
-  .pipe(z.looseObject({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string(), d: z.string().optional(), kid: z.string().optional() }))
+  .pipe(
+    z.looseObject(
+      { kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string(), d: z.string().optional(), kid: z.string().optional() },
+      { error: 'is not an Ed25519 JSON Web Key' },
+    ),
+  )
 
-const emptyToUndefined = (value: unknown) => (value === '' ? undefined : value)
+const retentionDays = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .default('90')
+    .pipe(z.string().regex(/^\d+$/, 'is not a whole number of days'))
+    .transform(Number)
+    .pipe(z.number().min(1, 'is less than 1 day').max(36500, 'is more than 36500 days')),
+)
 
-const ConfigSchema = z
+/**
+ * The environment (wrangler.toml `[vars]`, `.dev.vars`, secrets) checked and turned into the
+ * settings the code uses. `scripts/dev.mjs` runs this very schema before `wrangler dev` starts.
+ */
+export const ConfigSchema = z
   .object({
-    ENVIRONMENT: z.preprocess(emptyToUndefined, z.enum(['development', 'test', 'production']).default('development')),
+    ENVIRONMENT: choice(['development', 'test', 'production'], 'development'),
     ACCESS_TOKEN_SECRET: secret,
     REFRESH_TOKEN_SECRET: secret,
     ACCESS_TOKEN_SECRET_PREVIOUS: optionalText.pipe(secret.optional()),
     REFRESH_TOKEN_SECRET_PREVIOUS: optionalText.pipe(secret.optional()),
-    ACCESS_TOKEN_ALG: z.preprocess(emptyToUndefined, z.enum(['HS256', 'EdDSA']).default('HS256')),
+    ACCESS_TOKEN_ALG: choice(['HS256', 'EdDSA'], 'HS256'),
     ACCESS_TOKEN_JWK: optionalText.pipe(okpJwk.optional()),
     ACCESS_TOKEN_JWK_PREVIOUS: optionalText.pipe(okpJwk.optional()),
     PASSWORD_PEPPER: optionalText,
-    ACCESS_TOKEN_TTL: z.preprocess(emptyToUndefined, duration('15m', 60, 86400)),
-    REFRESH_TOKEN_TTL: z.preprocess(emptyToUndefined, duration('7d', 300, 365 * 86400)),
-    SESSION_MAX_AGE: z.preprocess(emptyToUndefined, duration('30d', 300, 365 * 86400)),
-    OTP_TTL: z.preprocess(emptyToUndefined, duration('5m', 60, 3600)),
+    ACCESS_TOKEN_TTL: duration('15m', MAX_TTL.ACCESS_TOKEN_TTL),
+    REFRESH_TOKEN_TTL: duration('7d', MAX_TTL.REFRESH_TOKEN_TTL),
+    SESSION_MAX_AGE: duration('30d', MAX_TTL.SESSION_MAX_AGE),
+    OTP_TTL: duration('5m', MAX_TTL.OTP_TTL),
     JWT_ISSUER: optionalText,
     JWT_AUDIENCE: z.preprocess(emptyToUndefined, z.string().default('api')),
-    LOGIN_OTP: z.preprocess(emptyToUndefined, z.enum(['required', 'off']).default('required')),
-    REQUIRE_EMAIL_VERIFICATION: z.preprocess(emptyToUndefined, flag),
-    EMAIL_DELIVERY: z.preprocess(emptyToUndefined, z.enum(['console', 'resend']).default('console')),
+    LOGIN_OTP: choice(['required', 'off'], 'required'),
+    REQUIRE_EMAIL_VERIFICATION: flag,
+    EMAIL_DELIVERY: choice(['console', 'resend'], 'console'),
     RESEND_API_KEY: optionalText,
     EMAIL_FROM: optionalText,
-    CORS_ORIGINS: list,
-    ADMIN_EMAILS: list,
+    CORS_ORIGINS: origins,
+    ADMIN_EMAILS: emails,
+    AUDIT_RETENTION_DAYS: retentionDays,
   })
   .superRefine((env, ctx) => {
-    if (env.ACCESS_TOKEN_SECRET === env.REFRESH_TOKEN_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['REFRESH_TOKEN_SECRET'], message: 'must differ from ACCESS_TOKEN_SECRET' })
-    }
-    if (env.ACCESS_TOKEN_ALG === 'EdDSA' && !env.ACCESS_TOKEN_JWK?.d) {
-      ctx.addIssue({ code: 'custom', path: ['ACCESS_TOKEN_JWK'], message: 'a private Ed25519 JWK is required with ACCESS_TOKEN_ALG=EdDSA' })
-    }
+    const issue = (path: keyof typeof env, message: string) => ctx.addIssue({ code: 'custom', path: [path], message })
+    const production = env.ENVIRONMENT === 'production'
+    if (env.ACCESS_TOKEN_SECRET === env.REFRESH_TOKEN_SECRET) issue('REFRESH_TOKEN_SECRET', 'is the same as ACCESS_TOKEN_SECRET')
+    if (env.ACCESS_TOKEN_ALG === 'EdDSA' && !env.ACCESS_TOKEN_JWK?.d) issue('ACCESS_TOKEN_JWK', 'is required (with its private part "d") when ACCESS_TOKEN_ALG=EdDSA')
     if (env.EMAIL_DELIVERY === 'resend') {
-      if (!env.RESEND_API_KEY) ctx.addIssue({ code: 'custom', path: ['RESEND_API_KEY'], message: 'is required with EMAIL_DELIVERY=resend' })
-      if (!env.EMAIL_FROM) ctx.addIssue({ code: 'custom', path: ['EMAIL_FROM'], message: 'is required with EMAIL_DELIVERY=resend' })
+      if (!env.RESEND_API_KEY) issue('RESEND_API_KEY', 'is required when EMAIL_DELIVERY=resend')
+      if (!env.EMAIL_FROM) issue('EMAIL_FROM', 'is required when EMAIL_DELIVERY=resend')
     }
-    if (env.ENVIRONMENT === 'production' && env.EMAIL_DELIVERY === 'console') {
-      ctx.addIssue({ code: 'custom', path: ['EMAIL_DELIVERY'], message: 'console delivery is refused in production' })
+    if (production && env.EMAIL_DELIVERY === 'console') issue('EMAIL_DELIVERY', 'is console, which is refused in production (codes would go to the logs)')
+    // In production the issuer is configuration, never the Host a request happened to name.
+    if (production && !env.JWT_ISSUER) issue('JWT_ISSUER', 'is required in production')
+    if (production) {
+      for (const [name, floor] of Object.entries(PRODUCTION_FLOORS) as [keyof typeof PRODUCTION_FLOORS, number][]) {
+        if (env[name] < floor) issue(name, `is shorter than ${formatDuration(floor)}, the production minimum`)
+      }
     }
   })
-
-export type OkpJwk = z.infer<typeof okpJwk>
-
-/** The checked, typed settings of one deployment. */
-export interface Config {
-  environment: 'development' | 'test' | 'production'
-  accessTokenSecret: string
-  refreshTokenSecret: string
-  /** Secrets of the previous rotation: still accepted for verification, never used to sign. */
-  accessTokenSecretPrevious: string | undefined
-  refreshTokenSecretPrevious: string | undefined
-  accessTokenAlg: 'HS256' | 'EdDSA'
-  /** Ed25519 keys (JWK) for `ACCESS_TOKEN_ALG=EdDSA`: the signing key and the previous one. */
-  accessTokenJwk: OkpJwk | undefined
-  accessTokenJwkPrevious: OkpJwk | undefined
-  passwordPepper: string | undefined
-  /** Lifetimes, in seconds. */
-  accessTokenTtl: number
-  refreshTokenTtl: number
-  sessionMaxAge: number
-  otpTtl: number
-  issuer: string
-  audience: string
-  loginOtp: 'required' | 'off'
-  requireEmailVerification: boolean
-  emailDelivery: 'console' | 'resend'
-  resendApiKey: string | undefined
-  emailFrom: string | undefined
-  corsOrigins: string[]
-  adminEmails: Set<string>
-}
-
-const cache = new WeakMap<object, Map<string, Config>>()
-
-/**
- * Parses the environment into a Config once per isolate (per env object and origin,
- * since the issuer defaults to the service's own URL).
- * Throws CONFIG_ERROR naming the problem in `cause` (logged, never sent).
- */
-export function loadConfig(env: Env, origin: string): Config {
-  let byOrigin = cache.get(env)
-  const hit = byOrigin?.get(origin)
-  if (hit) return hit
-
-  const parsed = ConfigSchema.safeParse(env)
-  if (!parsed.success) {
-    const reason = parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ')
-    throw new ApiError('CONFIG_ERROR', { cause: new Error(reason) })
-  }
-  const e = parsed.data
-  const config: Config = {
+  .transform((e) => ({
     environment: e.ENVIRONMENT,
     accessTokenSecret: e.ACCESS_TOKEN_SECRET,
     refreshTokenSecret: e.REFRESH_TOKEN_SECRET,
+    /** Secrets of the previous rotation: still accepted for verification, never used to sign. */
     accessTokenSecretPrevious: e.ACCESS_TOKEN_SECRET_PREVIOUS,
     refreshTokenSecretPrevious: e.REFRESH_TOKEN_SECRET_PREVIOUS,
     accessTokenAlg: e.ACCESS_TOKEN_ALG,
+    /** Ed25519 keys (JWK) for `ACCESS_TOKEN_ALG=EdDSA`: the signing key and the previous one. */
     accessTokenJwk: e.ACCESS_TOKEN_JWK,
     accessTokenJwkPrevious: e.ACCESS_TOKEN_JWK_PREVIOUS,
     passwordPepper: e.PASSWORD_PEPPER,
+    /** Lifetimes, in seconds. */
     accessTokenTtl: e.ACCESS_TOKEN_TTL,
     refreshTokenTtl: e.REFRESH_TOKEN_TTL,
     sessionMaxAge: e.SESSION_MAX_AGE,
     otpTtl: e.OTP_TTL,
-    issuer: e.JWT_ISSUER ?? origin,
+    /** JWT_ISSUER; absent outside production, where the service's own origin stands in. */
+    issuer: e.JWT_ISSUER,
     audience: e.JWT_AUDIENCE,
     loginOtp: e.LOGIN_OTP,
     requireEmailVerification: e.REQUIRE_EMAIL_VERIFICATION,
@@ -170,14 +207,143 @@ export function loadConfig(env: Env, origin: string): Config {
     emailFrom: e.EMAIL_FROM,
     corsOrigins: e.CORS_ORIGINS,
     adminEmails: new Set(e.ADMIN_EMAILS.map(normalizeEmail)),
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+  }))
+
+export type OkpJwk = z.infer<typeof okpJwk>
+
+/** The checked settings of one deployment, before the issuer is settled. */
+export type Settings = z.output<typeof ConfigSchema>
+
+/** The checked, typed settings of one deployment (the issuer always known). */
+export type Config = Omit<Settings, 'issuer'> & { issuer: string }
+
+/** What each setting accepts, in words, and an example: the README's configuration table says the same. */
+export const SETTINGS_HELP: Record<string, { accepts: string; example: string; secret?: true }> = {
+  ENVIRONMENT: { accepts: 'development, test or production', example: 'development' },
+  ACCESS_TOKEN_SECRET: { accepts: 'a random string of at least 32 bytes, different from REFRESH_TOKEN_SECRET', example: '<the output of: openssl rand -base64 48>', secret: true },
+  REFRESH_TOKEN_SECRET: { accepts: 'a random string of at least 32 bytes, different from ACCESS_TOKEN_SECRET', example: '<the output of: openssl rand -base64 48>', secret: true },
+  ACCESS_TOKEN_SECRET_PREVIOUS: { accepts: 'empty, or the previous ACCESS_TOKEN_SECRET (at least 32 bytes)', example: '', secret: true },
+  REFRESH_TOKEN_SECRET_PREVIOUS: { accepts: 'empty, or the previous REFRESH_TOKEN_SECRET (at least 32 bytes)', example: '', secret: true },
+  ACCESS_TOKEN_ALG: { accepts: 'HS256 or EdDSA', example: 'HS256' },
+  ACCESS_TOKEN_JWK: { accepts: 'a private Ed25519 JWK as one line of JSON (npm run keygen prints one)', example: '{"kty":"OKP","crv":"Ed25519","x":"…","d":"…"}', secret: true },
+  ACCESS_TOKEN_JWK_PREVIOUS: { accepts: 'empty, or the previous Ed25519 JWK as one line of JSON', example: '', secret: true },
+  PASSWORD_PEPPER: { accepts: 'empty, or any secret string (never change it once set)', example: '', secret: true },
+  ACCESS_TOKEN_TTL: { accepts: 'a duration (a whole number and s, m, h or d) from 1s to 1d; at least 1m in production', example: '15m' },
+  REFRESH_TOKEN_TTL: { accepts: 'a duration (a whole number and s, m, h or d) from 1s to 365d; at least 5m in production', example: '7d' },
+  SESSION_MAX_AGE: { accepts: 'a duration (a whole number and s, m, h or d) from 1s to 365d; at least 5m in production', example: '30d' },
+  OTP_TTL: { accepts: 'a duration (a whole number and s, m, h or d) from 1s to 1h; at least 1m in production', example: '5m' },
+  JWT_ISSUER: { accepts: "the service's public URL; required in production", example: 'https://auth.example.com' },
+  JWT_AUDIENCE: { accepts: 'any string', example: 'api' },
+  LOGIN_OTP: { accepts: 'required or off', example: 'required' },
+  REQUIRE_EMAIL_VERIFICATION: { accepts: 'true or false (or 1 / 0)', example: 'false' },
+  EMAIL_DELIVERY: { accepts: 'console (development only) or resend', example: 'console' },
+  RESEND_API_KEY: { accepts: 'your Resend API key, when EMAIL_DELIVERY=resend', example: 're_…', secret: true },
+  EMAIL_FROM: { accepts: 'the sender, on a domain verified at Resend, when EMAIL_DELIVERY=resend', example: 'Acme <auth@acme.com>' },
+  CORS_ORIGINS: { accepts: 'comma-separated origins, each scheme://host[:port] with no path', example: 'http://localhost:5173,https://app.example.com' },
+  ADMIN_EMAILS: { accepts: 'comma-separated email addresses', example: 'ann@example.com,bob@example.com' },
+  AUDIT_RETENTION_DAYS: { accepts: 'a whole number of days from 1 to 36500', example: '90' },
+}
+
+/** One configuration mistake, in plain words: never a secret's value. */
+export interface ConfigProblem {
+  setting: string
+  /** What was found: the value as written, or for a secret only its length. */
+  found: string
+  problem: string
+  accepts: string
+  example: string
+}
+
+function describeFound(value: unknown, secret: boolean): string {
+  if (value === undefined || value === '') return 'nothing (not set)'
+  if (typeof value !== 'string') return typeof value
+  if (secret) return `a value of ${new TextEncoder().encode(value).length} bytes (not shown)`
+  return JSON.stringify(value)
+}
+
+function problemsOf(env: Record<string, unknown>, error: z.ZodError): ConfigProblem[] {
+  const problems = new Map<string, ConfigProblem>()
+  /** Issues inside a structured value (a JWK's fields) become one problem naming the fields. */
+  const nested = new Map<string, string[]>()
+  for (const issue of error.issues) {
+    const setting = String(issue.path[0] ?? '(environment)')
+    if (issue.path.length > 1) nested.set(setting, [...(nested.get(setting) ?? []), issue.path.slice(1).join('.')])
+    const message = issue.path.length > 1 ? `has a wrong or missing ${nested.get(setting)!.join(', ')}` : issue.message
+    const help = SETTINGS_HELP[setting]
+    const key = issue.path.length > 1 ? `${setting}\u0000nested` : `${setting}\u0000${message}`
+    problems.set(key, {
+      setting,
+      found: describeFound(env[setting], help?.secret === true),
+      problem: message,
+      accepts: help?.accepts ?? '',
+      example: help ? `${setting}=${help.example}` : '',
+    })
   }
-  if (!byOrigin) cache.set(env, (byOrigin = new Map()))
+  return [...problems.values()]
+}
+
+/**
+ * The environment as the schema reads it: a `[vars]` value written without quotes in
+ * wrangler.toml (`AUDIT_RETENTION_DAYS = 90`) reaches the Worker as a number or boolean.
+ */
+function asText(env: Record<string, unknown>): Record<string, unknown> {
+  const text: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(env)) text[name] = typeof value === 'number' || typeof value === 'boolean' ? String(value) : value
+  return text
+}
+
+/** Every configuration problem of an environment, in plain words; empty when it is usable. */
+export function checkConfig(env: Record<string, unknown>): ConfigProblem[] {
+  const input = asText(env)
+  const parsed = ConfigSchema.safeParse(input)
+  return parsed.success ? [] : problemsOf(input, parsed.error)
+}
+
+/** One line per problem, for the log. */
+export const formatProblems = (problems: ConfigProblem[]) =>
+  problems.map((p) => `${p.setting} ${p.problem} (found ${p.found}; accepts ${p.accepts})`).join('; ')
+
+/** Outside production, per env object: the configs of the last few origins the service was reached at. */
+export const MAX_CACHED_ORIGINS = 8
+
+const settingsCache = new WeakMap<object, Settings>()
+const originCache = new WeakMap<object, Map<string, Config>>()
+
+/** Parses the environment once per isolate (per env object). Throws CONFIG_ERROR naming every problem in `cause`. */
+export function loadSettings(env: Env): Settings {
+  const hit = settingsCache.get(env)
+  if (hit) return hit
+  const input = asText(env as unknown as Record<string, unknown>)
+  const parsed = ConfigSchema.safeParse(input)
+  if (!parsed.success) throw new ApiError('CONFIG_ERROR', { cause: new Error(formatProblems(problemsOf(input, parsed.error))) })
+  settingsCache.set(env, parsed.data)
+  return parsed.data
+}
+
+/**
+ * The Config of a request. With JWT_ISSUER set (always, in production) there is one per env
+ * object; without it (development only) the issuer is the origin the request came to, and the
+ * configs of the last `MAX_CACHED_ORIGINS` origins are kept, the oldest evicted first.
+ * Throws CONFIG_ERROR naming the problem in `cause` (logged, never sent).
+ */
+export function loadConfig(env: Env, origin: string): Config {
+  const settings = loadSettings(env)
+  const { issuer } = settings
+  // The same object every time: key rings are cached per Config.
+  if (issuer !== undefined) return settings as Config
+  let byOrigin = originCache.get(env)
+  const hit = byOrigin?.get(origin)
+  if (hit) return hit
+  if (!byOrigin) originCache.set(env, (byOrigin = new Map()))
+  const config: Config = { ...settings, issuer: origin }
   byOrigin.set(origin, config)
+  // A Map iterates in insertion order: the first key is the oldest.
+  if (byOrigin.size > MAX_CACHED_ORIGINS) byOrigin.delete(byOrigin.keys().next().value!)
   return config
 }
 
-/** Days of audit trail the nightly clean-up keeps (AUDIT_RETENTION_DAYS, default 90). */
-export function auditRetentionDays(env: Pick<Env, 'AUDIT_RETENTION_DAYS'>): number {
-  const days = Number(env.AUDIT_RETENTION_DAYS ?? '')
-  return Number.isInteger(days) && days > 0 ? days : 90
+/** Days of audit trail the nightly clean-up keeps (AUDIT_RETENTION_DAYS, default 90; checked by the schema). */
+export function auditRetentionDays(env: Env): number {
+  return loadSettings(env).auditRetentionDays
 }

@@ -1,5 +1,9 @@
 /** Structured JSON logging: one line per event, never a password, token or code. */
+import { TokenRejected } from './crypto/tokens'
+import type { ApiError } from './errors'
+
 export type LogFields = Record<string, unknown>
+export type LogLevel = 'info' | 'warn' | 'error'
 
 export interface Logger {
   info(event: string, fields?: LogFields): void
@@ -7,19 +11,55 @@ export interface Logger {
   error(event: string, fields?: LogFields): void
 }
 
+export interface LoggerOptions {
+  /**
+   * True when every line should go through console.log. Workers Logs takes the level from the
+   * console method, so production keeps console.warn / console.error; `wrangler dev` wraps those
+   * (`✘ [ERROR] {...}`), so development writes plain lines whose level is in the JSON.
+   */
+  singleStream?: () => boolean
+}
+
 /** A logger whose every line carries `base` (the request id, for one). */
-export function createLogger(base: LogFields = {}): Logger {
-  const write = (level: 'info' | 'warn' | 'error', event: string, fields?: LogFields) => {
+export function createLogger(base: LogFields = {}, options: LoggerOptions = {}): Logger {
+  const write = (level: LogLevel, event: string, fields?: LogFields) => {
     const line = JSON.stringify({ level, event, time: new Date().toISOString(), ...base, ...fields })
-    if (level === 'error') console.error(line)
-    else if (level === 'warn') console.warn(line)
-    else console.log(line)
+    if (level === 'info' || options.singleStream?.()) console.log(line)
+    else if (level === 'error') console.error(line)
+    else console.warn(line)
   }
   return {
     info: (event, fields) => write('info', event, fields),
     warn: (event, fields) => write('warn', event, fields),
     error: (event, fields) => write('error', event, fields),
   }
+}
+
+/** What the one `request` line of a request says. */
+export interface RequestSummary {
+  method: string
+  path: string
+  status: number
+  durationMs: number
+  userId?: string | undefined
+  /** The error code the response carried, if it is an error. */
+  error?: string
+  /** For a refused token, the check it failed (`iss`, `aud`, `signature`, `typ`, `exp`, ...); never the token. */
+  reason?: string
+}
+
+/** The fields and level of a request's log line; the failure, if any, is the ApiError that was answered. */
+export function requestSummary(
+  request: { method: string; path: string; status: number; durationMs: number; userId?: string | undefined },
+  failure?: ApiError,
+): { level: LogLevel; fields: RequestSummary } {
+  const fields: RequestSummary = { ...request }
+  if (failure) {
+    fields.error = failure.code
+    if (failure.cause instanceof TokenRejected) fields.reason = failure.cause.check
+  }
+  const level: LogLevel = request.status >= 500 ? 'error' : request.status >= 400 ? 'warn' : 'info'
+  return { level, fields }
 }
 
 /**

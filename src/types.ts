@@ -1,5 +1,6 @@
 import type { Config } from './config'
 import type { RequestDb } from './db/client'
+import type { ApiError } from './errors'
 import type { UserRow } from './db/schema'
 import type { Logger } from './log'
 
@@ -32,5 +33,7 @@ export type AppEnv = {
     log: Logger
     requestId: string
     meta: RequestMeta
+    /** The error the response answered with, for the request's log line. */
+    failure: ApiError
   }
 }

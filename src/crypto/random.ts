@@ -1,17 +1,12 @@
+import { base64url as jose64 } from 'jose'
+
 const encoder = new TextEncoder()
 
-/** Base64url without padding. */
-export function base64url(bytes: ArrayBuffer | Uint8Array): string {
-  const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)
-  let binary = ''
-  for (const byte of view) binary += String.fromCharCode(byte)
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-}
+/** Base64url without padding (jose's). */
+export const base64url = (bytes: ArrayBuffer | Uint8Array): string => jose64.encode(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes))
 
-export function fromBase64url(text: string): Uint8Array {
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
-  return Uint8Array.from(binary, (char) => char.charCodeAt(0))
-}
+/** Decodes base64url (padding optional); throws on anything else. */
+export const fromBase64url = (text: string): Uint8Array => jose64.decode(text)
 
 export function randomBytes(length: number): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(length))

@@ -164,7 +164,7 @@ export async function signRefreshToken(claims: RefreshClaims, config: Config): P
  * are never consulted (keys come only from the keyring), and nothing is fetched.
  */
 async function verify(token: string, ring: Keyring, typ: string, extra: { issuer?: string; audience?: string; maxTokenAge: number }) {
-  if (token.length > MAX_TOKEN_LENGTH) throw new ApiError('TOKEN_INVALID')
+  if (token.length > MAX_TOKEN_LENGTH) throw rejected('TOKEN_INVALID', 'length')
   try {
     const { payload } = await jwtVerify(token, keyResolver(ring), {
       algorithms: [ring.alg],
@@ -175,9 +175,31 @@ async function verify(token: string, ring: Keyring, typ: string, extra: { issuer
     })
     return payload
   } catch (error) {
-    if (error instanceof errors.JWTExpired) throw new ApiError('TOKEN_EXPIRED')
-    throw new ApiError('TOKEN_INVALID')
+    // Past `exp`, or older than the lifetime allows (jose reports the latter as `iat`): both are expiry.
+    if (error instanceof errors.JWTExpired) throw rejected('TOKEN_EXPIRED', 'exp')
+    throw rejected('TOKEN_INVALID', failedCheck(error))
   }
+}
+
+/**
+ * Which check a token failed, for the request log (never the token itself): a claim or header
+ * name (`iss`, `aud`, `typ`, `exp`, `sub`, ...), `signature`, `kid`, `alg`, `malformed` or `length`.
+ */
+export class TokenRejected extends Error {
+  override readonly name = 'TokenRejected'
+  constructor(readonly check: string) {
+    super(`token check failed: ${check}`)
+  }
+}
+
+const rejected = (code: 'TOKEN_INVALID' | 'TOKEN_EXPIRED', check: string) => new ApiError(code, { cause: new TokenRejected(check) })
+
+function failedCheck(error: unknown): string {
+  if (error instanceof errors.JWTClaimValidationFailed) return error.claim
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'signature'
+  if (error instanceof errors.JWKSNoMatchingKey) return 'kid'
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'alg'
+  return 'malformed'
 }
 
 const isString = (value: unknown): value is string => typeof value === 'string' && value.length > 0
@@ -185,7 +207,7 @@ const isStringList = (value: unknown): value is string[] => Array.isArray(value)
 
 function claim<T>(payload: JWTPayload, name: string, check: (value: unknown) => value is T): T {
   const value = payload[name]
-  if (!check(value)) throw new ApiError('TOKEN_INVALID')
+  if (!check(value)) throw rejected('TOKEN_INVALID', name)
   return value
 }
 

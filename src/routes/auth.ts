@@ -12,6 +12,7 @@ import {
   RefreshBody,
   RegisterBody,
   ResendOtpBody,
+  ResendVerifyEmailBody,
   ResetPasswordBody,
   SessionParams,
   VerifyEmailBody,
@@ -20,7 +21,7 @@ import {
 import * as R from '../schemas/responses'
 import { completeLogin, resendLoginCode } from '../methods/email-otp/rules'
 import { changePassword, forgotPassword, login, resetPassword } from '../methods/password/rules'
-import { register, toPublicUser, verifyEmail } from '../services/accounts'
+import { register, resendVerifyEmail, toPublicUser, verifyEmail } from '../services/accounts'
 import { listSessions, logoutAll, logoutByRefreshToken, revokeOwnSession, rotateRefreshToken } from '../services/sessions'
 import { profileResponse, readProfile } from './user'
 
@@ -54,6 +55,21 @@ export const authRoutes = routes()
       const { email, otp } = c.req.valid('json')
       const user = await verifyEmail(deps(c), email, otp)
       return ok(c, { user: toPublicUser(user) }, 200, 'Email verified.')
+    },
+  )
+
+  .openapi(
+    {
+      method: 'post', path: '/verify-email/resend', operationId: 'resendVerifyEmail', tag: 'Auth', security: 'public',
+      summary: 'Mail a fresh verify_email code (same answer for every address)',
+      middleware: [rateLimit('RL_RESEND', 'verify-email-resend')],
+      request: { body: ResendVerifyEmailBody },
+      responses: { 200: { description: 'Accepted; a code is sent if an unverified account uses the address.', data: R.Empty } },
+      errors: ['RATE_LIMITED'],
+    },
+    (c) => {
+      resendVerifyEmail(deps(c), c.req.valid('json').email)
+      return ok(c, {}, 200, 'If an unverified account uses this email, a new code has been sent to it.')
     },
   )
 

@@ -5,38 +5,7 @@ import { ApiError } from '../errors'
 import { routes } from '../http/registry'
 import * as R from '../schemas/responses'
 import { HealthQuery } from '../schemas/service'
-
-/**
- * The reference page: Scalar, loaded from its CDN, reading /openapi.json. The version is exact
- * (npm versions never change) and the script carries its SRI hash, computed from the package's
- * own dist/browser/standalone.js, so a changed file is refused by the browser.
- */
-const SCALAR = 'https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.72.1/dist/browser/standalone.js'
-const SCALAR_SRI = 'sha384-U11tb2XnKvmwt8RlTvnwUnYgrN+ur4Xyh9htLhjajWNR/Oyl5AX5DEz00qRmlrmK'
-const DOCS_PAGE = `<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>edge-auth API reference</title>
-</head>
-<body>
-  <script id="api-reference" data-url="/openapi.json"></script>
-  <script src="${SCALAR}" integrity="${SCALAR_SRI}" crossorigin="anonymous"></script>
-</body>
-</html>`
-const DOCS_CSP = [
-  "default-src 'none'",
-  "script-src https://cdn.jsdelivr.net",
-  "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.scalar.com",
-  "font-src https://cdn.jsdelivr.net https://fonts.scalar.com data:",
-  "img-src 'self' data: https:",
-  "connect-src 'self'",
-  "worker-src blob:",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-].join('; ')
+import { DOCS_CSP, DOCS_PAGE } from './docs-page'
 
 type Check = { ok: boolean; latencyMs: number }
 

@@ -6,6 +6,8 @@ export const RegisterBody = z.strictObject({ email, password, name, mobile: mobi
 
 export const VerifyEmailBody = z.strictObject({ email, otp })
 
+export const ResendVerifyEmailBody = z.strictObject({ email })
+
 export const LoginBody = z.strictObject({ email, password: passwordAttempt, tokenTransport })
 
 export const VerifyOtpBody = z.strictObject({ challengeId: z.string().uuid(), otp, tokenTransport })

@@ -7,7 +7,7 @@ import { confirmPassword } from '../methods/password/rules'
 import { foldForSearch } from '../schemas/common'
 import type { PublicUser } from '../schemas/responses'
 import { audit } from './audit'
-import { codeKey, prepareCode, redeemCode } from './codes'
+import { codeKey, issueCode, prepareCode, redeemCode } from './codes'
 import type { Deps } from './deps'
 import { proofValues } from './proof'
 
@@ -80,6 +80,25 @@ export async function verifyEmail(deps: Deps, email: string, code: string, now =
   if (!verified) throw new ApiError('OTP_INVALID')
   if (user!.emailVerifiedAt === null) audit(deps, { type: 'email_verified', userId: verified.id }, now)
   return verified
+}
+
+/**
+ * Mails a fresh `verify_email` code (it replaces the pending one) to an unverified account.
+ * Like `forgotPassword`, all of it happens after the response, and an unknown or verified
+ * address or a throttled resend (one a minute, ten an hour) does nothing, silently.
+ */
+export function resendVerifyEmail(deps: Deps, email: string, now = Date.now()): void {
+  deps.defer(
+    (async () => {
+      const [user] = await liveUserByEmail(deps.db, email)
+      if (!user || user.emailVerifiedAt !== null) return
+      await issueCode(deps, { userId: user.id, email: user.email, purpose: 'verify_email', key: codeKey.account('verify_email', user.id) }, now).catch(
+        (error: unknown) => {
+          if (!(error instanceof ApiError && error.code === 'RATE_LIMITED')) throw error
+        },
+      )
+    })(),
+  )
 }
 
 /** Edits the caller's own name and mobile. */
