@@ -8,7 +8,8 @@ import { loadConfig } from './config'
 import { BOOKMARK_HEADER, RequestDb } from './db/client'
 import { ApiError, causeMatches, type ErrorCode } from './errors'
 import { createLogger, describeError, requestSummary, stackFrames } from './log'
-import './methods'
+import { METHODS } from './methods'
+import { registerMethods } from './methods/registry'
 import { clientAddress } from './http/client-address'
 import { corsAllowlist } from './middleware/cors'
 import { requireJsonBody, requireTrustedOrigin } from './middleware/guards'
@@ -61,6 +62,8 @@ function toApiError(c: Context<AppEnv>, error: unknown): ApiError {
 
 /** Builds the application: middleware in order, routes mounted, one error handler. */
 export function createApp() {
+  // Explicit, not an import for its side effects: the package is marked side-effect free.
+  registerMethods(METHODS)
   const app = new Hono<AppEnv>()
 
   // A client-chosen id is echoed only when it is a short, plain token (hono checks `[\w=-]`).

@@ -94,7 +94,7 @@ export const authRoutes = routes()
       if (result.kind === 'tokens') return tokenResponse(c, result.tokens, tokenTransport)
       const { challengeId, expiresIn, methods } = result
       const message = methods.includes('email_otp') ? 'A login code was sent to your email.' : 'Enter the code from your authenticator app.'
-      return ok(c, { otpRequired: true as const, challengeId, expiresIn, methods: [...methods] }, 200, message)
+      return ok(c, { otpRequired: true as const, challengeId, expiresIn, methods: R.ChallengeMethods.parse(methods) }, 200, message)
     },
   )
 

@@ -2,8 +2,8 @@ import { env } from 'cloudflare:workers'
 import { loadConfig } from '../../src/config'
 import { getDb } from '../../src/db/client'
 import { createLogger } from '../../src/log'
-import { secondSteps } from '../../src/methods/registry'
-import '../../src/methods'
+import { METHODS } from '../../src/methods'
+import { registerMethods, secondSteps } from '../../src/methods/registry'
 import type { Deps } from '../../src/services/deps'
 import type { CodeMessage } from '../../src/services/mailer'
 
@@ -13,6 +13,7 @@ import type { CodeMessage } from '../../src/services/mailer'
  * a test can await it (`settle`).
  */
 export function testDeps(overrides: Partial<Deps> = {}) {
+  registerMethods(METHODS)
   const db = getDb(env.DB)
   const sent: CodeMessage[] = []
   const deferred: Promise<unknown>[] = []
