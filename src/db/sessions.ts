@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, ne, sql, type SQL } from 'drizzle-orm'
+import { and, desc, eq, gt, isNull, ne, sql, type SQL } from 'drizzle-orm'
 import type { Db } from './client'
 import { refreshTokens, sessions } from './schema'
 import { insertWhere, liveSession } from './sql'
@@ -56,3 +56,18 @@ export const liveSessionsOf = (db: Db, userId: string, now: number) =>
     .where(and(eq(sessions.userId, userId), liveSession.sql(now)))
     .orderBy(desc(sessions.createdAt), desc(sessions.id))
     .limit(100)
+
+/** Another session of a user from the same user agent since `since` (known device), if any. */
+export const recentSessionFrom = (db: Db, userId: string, userAgent: string | null, exceptId: string, since: number) =>
+  db
+    .select({ id: sessions.id })
+    .from(sessions)
+    .where(
+      and(
+        eq(sessions.userId, userId),
+        userAgent === null ? isNull(sessions.userAgent) : eq(sessions.userAgent, userAgent),
+        ne(sessions.id, exceptId),
+        gt(sessions.createdAt, since),
+      ),
+    )
+    .limit(1)

@@ -5,6 +5,7 @@ import { listUsers as usersPage, setBan, setRole, userBannedAt, userById } from 
 import { ApiError } from '../errors'
 import { deleteAccount, toPublicUser } from './accounts'
 import { audit } from './audit'
+import { notify } from './notices'
 import { foldForSearch } from '../schemas/common'
 import type { Deps } from './deps'
 
@@ -95,6 +96,7 @@ export async function banUser(deps: Deps, actorId: string, id: string, ban: { re
   ])
   if (!user) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
   audit(deps, { type: 'user_banned', userId: id, actorId, detail: { until: ban.until ?? null, revoked: revoked.length } }, now)
+  notify(deps, user.email, 'banned', ban.until ? `Until ${ban.until}.` : undefined)
   return user
 }
 

@@ -21,6 +21,7 @@ import { demoteListed, updateLiveUser, userIsLive } from '../db/users'
 import { ApiError } from '../errors'
 import { audit } from './audit'
 import type { Deps } from './deps'
+import { noticeNewDevice } from './notices'
 import { listedRole } from './proof'
 
 export { revokeUserSessions }
@@ -103,6 +104,7 @@ export async function prepareSession(deps: Deps, session: NewSession, now = Date
     const user = updated[0]
     if (!user) throw refused
     audit(deps, { type: 'login_success', userId, sessionId, detail: { amr: session.amr } }, now)
+    noticeNewDevice(deps, user, sessionId, now)
     return issue(config, user, assurance, token, refreshToken, now)
   }
 

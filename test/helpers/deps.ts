@@ -5,7 +5,7 @@ import { createLogger } from '../../src/log'
 import { METHODS } from '../../src/methods'
 import { registerMethods, secondSteps } from '../../src/methods/registry'
 import type { Deps } from '../../src/services/deps'
-import type { CodeMessage } from '../../src/services/mailer'
+import type { MailMessage } from '../../src/services/mailer'
 
 /**
  * Service dependencies for calling a rule module directly, without HTTP: the test's own D1 and
@@ -15,7 +15,7 @@ import type { CodeMessage } from '../../src/services/mailer'
 export function testDeps(overrides: Partial<Deps> = {}) {
   registerMethods(METHODS)
   const db = getDb(env.DB)
-  const sent: CodeMessage[] = []
+  const sent: MailMessage[] = []
   const deferred: Promise<unknown>[] = []
   const deps: Deps = {
     db,

@@ -9,6 +9,7 @@ import { audit } from '../../services/audit'
 import { codeKey, issueCode, redeemCode } from '../../services/codes'
 import type { Deps } from '../../services/deps'
 import { clearLoginAttempts, takeLoginAttempt } from '../../services/login-attempts'
+import { notify } from '../../services/notices'
 import { signIn, type SignInResult } from '../../services/sign-in'
 
 /**
@@ -82,6 +83,7 @@ export async function changePassword(deps: Deps, auth: { user: UserRow; sessionI
   ])
   if (changed.length === 0) throw new ApiError('TOKEN_REVOKED')
   audit(deps, { type: 'password_changed', userId: auth.user.id, sessionId: auth.sessionId, detail: { revoked: revoked.length } }, now)
+  notify(deps, auth.user.email, 'password_changed')
 }
 
 /**
@@ -127,4 +129,5 @@ export async function resetPassword(deps: Deps, email: string, code: string, new
   })
   const [, revoked] = results
   audit(deps, { type: 'password_reset_completed', userId: user.id, detail: { revoked: revoked.length } }, now)
+  notify(deps, user.email, 'password_reset')
 }
