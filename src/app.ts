@@ -9,6 +9,7 @@ import { BOOKMARK_HEADER, RequestDb } from './db/client'
 import { ApiError, causeMatches, type ErrorCode } from './errors'
 import { createLogger, describeError, requestSummary, stackFrames } from './log'
 import { METHODS } from './methods'
+import { mountMethods } from './methods/mount'
 import { registerMethods } from './methods/registry'
 import { clientAddress } from './http/client-address'
 import { corsAllowlist } from './middleware/cors'
@@ -136,9 +137,10 @@ export function createApp() {
     }),
   )
 
-  // One line per route group (src/http/registry.ts); the document covers whatever is mounted here.
+  // One line per route group (src/http/registry.ts), and the sign-in methods' groups in one loop
+  // (src/methods/index.ts); the document covers whatever is mounted here.
   let document: Record<string, unknown> | undefined
-  const routes = app
+  const routes = mountMethods(app, METHODS)
     .route('/api/auth', authRoutes)
     .route('/api/user', userRoutes)
     .route('/api/admin', adminRoutes)

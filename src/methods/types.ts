@@ -1,4 +1,6 @@
 import type { BatchItem } from 'drizzle-orm/batch'
+import type { Schema } from 'hono/types'
+import type { RouteGroup } from '../http/registry'
 import type { UserRow } from '../db/schema'
 import type { ErrorEntry } from '../errors'
 import type { Deps } from '../services/deps'
@@ -13,6 +15,8 @@ import type { Deps } from '../services/deps'
 export interface SignInMethod {
   /** Unique, kebab-case: `password`, `email-otp`, `totp`, ... */
   readonly name: string
+  /** Its routes, declared with the route registry; mounted at /api/auth (see methods/mount.ts). */
+  readonly routes?: RouteGroup<Schema>
   /** The second step this method offers after a first factor, if it is one. */
   readonly secondStep?: SecondStep
   /** Error codes it adds (declare them for the type checker too: see `MethodErrorCodes`). */

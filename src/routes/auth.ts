@@ -1,31 +1,22 @@
 import { getCookie } from 'hono/cookie'
-import * as z from 'zod'
 import { ApiError } from '../errors'
 import { deps } from '../http/deps'
 import { clearRefreshCookie, ok, REFRESH_COOKIE, tokenResponse } from '../http/respond'
 import { routes } from '../http/registry'
 import { rateLimit } from '../middleware/rate-limit'
 import {
-  ChangePasswordBody,
-  ForgotPasswordBody,
-  LoginBody,
   RefreshBody,
   RegisterBody,
-  ResendOtpBody,
   ResendVerifyEmailBody,
-  ResetPasswordBody,
   SessionParams,
   VerifyEmailBody,
-  VerifyOtpBody,
 } from '../schemas/auth'
 import * as R from '../schemas/responses'
-import { completeLogin, resendLoginCode } from '../methods/email-otp/rules'
-import { changePassword, forgotPassword, login, resetPassword } from '../methods/password/rules'
 import { register, resendVerifyEmail, toPublicUser, verifyEmail } from '../services/accounts'
 import { listSessions, logoutAll, logoutByRefreshToken, revokeOwnSession, rotateRefreshToken } from '../services/sessions'
 import { profileResponse, readProfile } from './user'
 
-/** Sign-in, tokens, sessions and passwords, mounted at /api/auth. */
+/** Accounts, tokens and sessions, mounted at /api/auth (the sign-in methods mount their own routes there too). */
 export const authRoutes = routes()
   .openapi(
     {
@@ -75,61 +66,6 @@ export const authRoutes = routes()
 
   .openapi(
     {
-      method: 'post', path: '/login', operationId: 'login', tag: 'Auth', security: 'public',
-      summary: 'Password step: a login challenge (or tokens when LOGIN_OTP=off)',
-      middleware: [rateLimit('RL_LOGIN', 'login')],
-      request: { body: LoginBody },
-      responses: {
-        200: {
-          description: 'A second step is due (a challenge), or, with LOGIN_OTP=off, the token response.',
-          data: z.union([R.Challenge, ...R.TokenData.options]),
-          headers: ['Set-Cookie'],
-        },
-      },
-      errors: ['INVALID_CREDENTIALS', 'EMAIL_NOT_VERIFIED', 'RATE_LIMITED'],
-    },
-    async (c) => {
-      const { email, password, tokenTransport } = c.req.valid('json')
-      const result = await login(deps(c), email, password)
-      if (result.kind === 'tokens') return tokenResponse(c, result.tokens, tokenTransport)
-      const { challengeId, expiresIn, methods } = result
-      const message = methods.includes('email_otp') ? 'A login code was sent to your email.' : 'Enter the code from your authenticator app.'
-      return ok(c, { otpRequired: true as const, challengeId, expiresIn, methods: R.ChallengeMethods.parse(methods) }, 200, message)
-    },
-  )
-
-  .openapi(
-    {
-      method: 'post', path: '/verify-otp', operationId: 'verifyOtp', tag: 'Auth', security: 'public',
-      summary: 'Code step: tokens, and the email marked verified',
-      middleware: [rateLimit('RL_VERIFY', 'verify-otp')],
-      request: { body: VerifyOtpBody },
-      responses: { 200: { description: 'Signed in: the token response.', data: R.TokenData, headers: ['Set-Cookie'] } },
-      errors: ['OTP_INVALID', 'OTP_EXPIRED', 'OTP_ATTEMPTS_EXCEEDED', 'RATE_LIMITED'],
-    },
-    async (c) => {
-      const { challengeId, otp, tokenTransport } = c.req.valid('json')
-      return tokenResponse(c, await completeLogin(deps(c), challengeId, otp), tokenTransport)
-    },
-  )
-
-  .openapi(
-    {
-      method: 'post', path: '/resend-otp', operationId: 'resendOtp', tag: 'Auth', security: 'public',
-      summary: 'A fresh login code replaces the old one',
-      middleware: [rateLimit('RL_RESEND', 'resend-otp')],
-      request: { body: ResendOtpBody },
-      responses: { 200: { description: 'A new code was sent.', data: R.ChallengeRenewed } },
-      errors: ['OTP_EXPIRED', 'RATE_LIMITED'],
-    },
-    async (c) => {
-      const { challengeId } = c.req.valid('json')
-      return ok(c, await resendLoginCode(deps(c), challengeId), 200, 'A new code was sent.')
-    },
-  )
-
-  .openapi(
-    {
       method: 'post', path: '/refresh', operationId: 'refresh', tag: 'Auth', security: 'refresh',
       summary: 'Rotate the refresh token (cookie or body) for a new pair',
       description: 'A refused cookie is cleared with the refusal (`Set-Cookie` on the 401).',
@@ -167,53 +103,7 @@ export const authRoutes = routes()
     },
   )
 
-  .openapi(
-    {
-      method: 'post', path: '/password/forgot', operationId: 'forgotPassword', tag: 'Passwords', security: 'public',
-      summary: 'Mail a reset code (same answer for every address)',
-      middleware: [rateLimit('RL_FORGOT', 'forgot')],
-      request: { body: ForgotPasswordBody },
-      responses: { 200: { description: 'The same answer whether or not an account uses the address.', data: R.Empty } },
-      errors: ['RATE_LIMITED'],
-    },
-    (c) => {
-      forgotPassword(deps(c), c.req.valid('json').email)
-      return ok(c, {}, 200, 'If an account uses this email, a reset code has been sent to it.')
-    },
-  )
-
-  .openapi(
-    {
-      method: 'post', path: '/password/reset', operationId: 'resetPassword', tag: 'Passwords', security: 'public',
-      summary: 'Set a new password with the code; every session ends',
-      middleware: [rateLimit('RL_VERIFY', 'reset')],
-      request: { body: ResetPasswordBody },
-      responses: { 200: { description: 'The password was reset.', data: R.Empty } },
-      errors: ['OTP_INVALID', 'OTP_ATTEMPTS_EXCEEDED', 'RATE_LIMITED'],
-    },
-    async (c) => {
-      const { email, otp, newPassword } = c.req.valid('json')
-      await resetPassword(deps(c), email, otp, newPassword)
-      return ok(c, {}, 200, 'Password reset. Sign in with the new password.')
-    },
-  )
-
   .openapi({ ...profileResponse, method: 'get', path: '/profile', operationId: 'getAuthProfile', summary: 'The signed-in user (same as GET /api/user/profile)' }, readProfile)
-
-  .openapi(
-    {
-      method: 'post', path: '/password/change', operationId: 'changePassword', tag: 'Passwords', security: 'bearer',
-      summary: 'Change the password; every other session ends',
-      request: { body: ChangePasswordBody },
-      responses: { 200: { description: 'The password was changed.', data: R.Empty } },
-      errors: ['INVALID_CREDENTIALS', 'RATE_LIMITED'],
-    },
-    async (c) => {
-      const { currentPassword, newPassword } = c.req.valid('json')
-      await changePassword(deps(c), c.get('auth'), currentPassword, newPassword)
-      return ok(c, {}, 200, 'Password changed. Other sessions were signed out.')
-    },
-  )
 
   .openapi(
     {
