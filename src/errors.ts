@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 export const ERRORS = {
   VALIDATION_ERROR: [400, 'The request is invalid.'],
   INVALID_JSON: [400, 'The request body is not valid JSON.'],
+  LAST_SIGN_IN_METHOD: [400, 'This is the last way left to sign in to the account.'],
   INVALID_CREDENTIALS: [401, 'Invalid email or password.'],
   TOKEN_MISSING: [401, 'Authentication is required.'],
   TOKEN_INVALID: [401, 'The token is invalid.'],

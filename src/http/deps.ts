@@ -2,7 +2,7 @@ import type { Context } from 'hono'
 import { createMailer } from '../services/mailer'
 import type { Deps } from '../services/deps'
 import { describeError } from '../log'
-import { secondSteps } from '../methods/registry'
+import { registeredMethods, secondSteps } from '../methods/registry'
 import type { AppEnv } from '../types'
 
 /** The service dependencies of one request. */
@@ -28,6 +28,7 @@ export function deps(c: Context<AppEnv>): Deps {
     log,
     meta,
     secondSteps: secondSteps(),
+    methods: registeredMethods(),
     mailer: createMailer(config, log),
     defer(work) {
       const logged = work.catch((error: unknown) => log.error('deferred.failed', { error: describeError(error) }))

@@ -21,9 +21,24 @@ export interface SignInMethod {
   readonly secondStep?: SecondStep
   /** Error codes it adds (declare them for the type checker too: see `MethodErrorCodes`). */
   readonly errors?: Readonly<Record<string, ErrorEntry>>
+  /**
+   * How many ways in this method gives the account now (a password: 1 if set; passkeys: their
+   * count; provider identities: theirs). Removing one that would leave zero in total is refused
+   * with LAST_SIGN_IN_METHOD (services/ways-in.ts).
+   */
+  readonly waysIn?: (deps: Deps, user: UserRow) => number | Promise<number>
+  /** What admins see of it per account (the admin user object's `mfa`), for a page of accounts at once. */
+  readonly summarize?: (deps: Deps, userIds: readonly string[]) => Promise<Map<string, Partial<MfaSummary>>>
   /** Audit event types it records (declare them too: see `MethodAuditTypes`), and which of them are alerts. */
   readonly auditTypes?: readonly string[]
   readonly alerts?: readonly string[]
+}
+
+/** The admin user object's `mfa`: which stronger ways in an account has. */
+export interface MfaSummary {
+  totp: boolean
+  passkeys: number
+  identities: string[]
 }
 
 /** RFC 8176-style method references recorded on a session. */

@@ -5,7 +5,7 @@ import { ok } from '../http/respond'
 import { AuditQuery, BanBody, RoleChangeBody, UserIdParams, UserListQuery } from '../schemas/admin'
 import { encodeCursor } from '../schemas/common'
 import * as R from '../schemas/responses'
-import { adminDeleteUser, banUser, changeRole, getUser, listUsers, revokeSessionsOf, toAdminUser, unbanUser } from '../services/admin'
+import { adminDeleteUser, banUser, changeRole, getUser, listUsers, revokeSessionsOf, unbanUser, adminView } from '../services/admin'
 import { listAuditEvents } from '../services/audit'
 
 /** User administration and the audit trail, mounted at /api/admin. Admins only (`security: 'admin'` installs the guard). */
@@ -32,7 +32,7 @@ export const adminRoutes = routes()
       errors: ['NOT_FOUND'],
     },
     async (c) => {
-      return ok(c, { user: toAdminUser(await getUser(deps(c), c.req.valid('param').id)) })
+      return ok(c, { user: await adminView(deps(c), await getUser(deps(c), c.req.valid('param').id)) })
     },
   )
 
@@ -46,7 +46,7 @@ export const adminRoutes = routes()
     },
     async (c) => {
       const user = await changeRole(deps(c), c.get('auth').userId, c.req.valid('param').id, c.req.valid('json').role)
-      return ok(c, { user: toAdminUser(user) }, 200, 'Role updated.')
+      return ok(c, { user: await adminView(deps(c), user) }, 200, 'Role updated.')
     },
   )
 
@@ -76,7 +76,7 @@ export const adminRoutes = routes()
     },
     async (c) => {
       const user = await banUser(deps(c), c.get('auth').userId, c.req.valid('param').id, c.req.valid('json'))
-      return ok(c, { user: toAdminUser(user) }, 200, 'User banned.')
+      return ok(c, { user: await adminView(deps(c), user) }, 200, 'User banned.')
     },
   )
 
@@ -90,7 +90,7 @@ export const adminRoutes = routes()
     },
     async (c) => {
       const user = await unbanUser(deps(c), c.get('auth').userId, c.req.valid('param').id)
-      return ok(c, { user: toAdminUser(user) }, 200, 'Ban lifted.')
+      return ok(c, { user: await adminView(deps(c), user) }, 200, 'Ban lifted.')
     },
   )
 

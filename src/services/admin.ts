@@ -4,7 +4,9 @@ import { revokeUserSessions } from '../db/sessions'
 import { listUsers as usersPage, setBan, setRole, userBannedAt, userById } from '../db/users'
 import { ApiError } from '../errors'
 import { deleteAccount, toPublicUser } from './accounts'
+import type { MfaSummary } from '../methods/types'
 import { audit } from './audit'
+import { mfaSummaries } from './ways-in'
 import { notify } from './notices'
 import { foldForSearch } from '../schemas/common'
 import type { Deps } from './deps'
@@ -15,16 +17,22 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 export const banOf = (user: UserRow, now = Date.now()) =>
   user.bannedAt !== null && (user.bannedUntil === null || user.bannedUntil > now) ? { reason: user.bannedReason ?? '', until: iso(user.bannedUntil) } : null
 
-/**
- * The user object as admins see it: the public one plus `deletedAt`, `banned` and `mfa`. No
- * authenticator app, passkey or provider exists yet, so `mfa` is the empty record.
- */
-export const toAdminUser = (user: UserRow) => ({
+/** The user object as admins see it: the public one plus `deletedAt`, `banned` and `mfa` (from the sign-in methods). */
+export const toAdminUser = (user: UserRow, mfa: MfaSummary) => ({
   ...toPublicUser(user),
   deletedAt: iso(user.deletedAt),
   banned: banOf(user),
-  mfa: { totp: false, passkeys: 0, identities: [] as string[] },
+  mfa,
 })
+
+/** Admin user objects for accounts, with each one's `mfa` read in one pass per method. */
+export async function toAdminUsers(deps: Deps, users: readonly UserRow[]) {
+  const summaries = await mfaSummaries(deps, users.map((user) => user.id))
+  return users.map((user) => toAdminUser(user, summaries.get(user.id)!))
+}
+
+/** One admin user object. */
+export const adminView = async (deps: Deps, user: UserRow) => (await toAdminUsers(deps, [user]))[0]!
 
 export interface UserListQuery {
   limit: number
@@ -37,7 +45,7 @@ export interface UserListQuery {
 export async function listUsers(deps: Deps, query: UserListQuery) {
   const list = usersPage(deps.readDb, { ...query, folded: query.q ? foldForSearch(query.q) : undefined })
   const { page, next } = list.page(await list.rows)
-  return { users: page.map(toAdminUser), next }
+  return { users: await toAdminUsers(deps, page), next }
 }
 
 /** One user, deleted or not. Reads the replica unless `fresh` (before a write). */

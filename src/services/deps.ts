@@ -2,7 +2,7 @@ import type { Config } from '../config'
 import type { Db } from '../db/client'
 import type { Logger } from '../log'
 import type { RequestMeta } from '../types'
-import type { SecondStep } from '../methods/types'
+import type { SecondStep, SignInMethod } from '../methods/types'
 import type { Mailer } from './mailer'
 
 /** What a service function may touch. Routes build it from the request; tests may build their own. */
@@ -20,6 +20,8 @@ export interface Deps {
   meta: RequestMeta
   /** The registered second steps, in priority order (methods/index.ts). */
   secondSteps: readonly SecondStep[]
+  /** Every registered sign-in method (ways in, admin summaries). */
+  methods: readonly SignInMethod[]
   /** Runs work after the response has gone (`waitUntil`); failures are logged, never thrown. */
   defer(work: Promise<unknown>): void
 }

@@ -3,7 +3,7 @@ import { loadConfig } from '../../src/config'
 import { getDb } from '../../src/db/client'
 import { createLogger } from '../../src/log'
 import { METHODS } from '../../src/methods'
-import { registerMethods, secondSteps } from '../../src/methods/registry'
+import { registeredMethods, registerMethods, secondSteps } from '../../src/methods/registry'
 import type { Deps } from '../../src/services/deps'
 import type { MailMessage } from '../../src/services/mailer'
 
@@ -27,6 +27,7 @@ export function testDeps(overrides: Partial<Deps> = {}) {
     log: createLogger({ test: true }),
     meta: { ip: '192.0.2.1', userAgent: 'unit-test', requestId: crypto.randomUUID() },
     secondSteps: secondSteps(),
+    methods: registeredMethods(),
     defer: (work) => void deferred.push(work),
     ...overrides,
   }

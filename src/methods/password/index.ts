@@ -5,4 +5,6 @@ import { passwordRoutes } from './routes'
 export const password = {
   name: 'password',
   routes: passwordRoutes,
+  // An account has a password today; accounts without one (provider sign-in) count none.
+  waysIn: (_deps, user) => (user.passwordHash ? 1 : 0),
 } as const satisfies SignInMethod
