@@ -4,6 +4,7 @@ import { deps } from '../http/deps'
 import { clearRefreshCookie, ok, REFRESH_COOKIE, tokenResponse } from '../http/respond'
 import { routes } from '../http/registry'
 import { rateLimit } from '../middleware/rate-limit'
+import { requireTurnstile } from '../middleware/turnstile'
 import {
   RefreshBody,
   RegisterBody,
@@ -22,7 +23,7 @@ export const authRoutes = routes()
     {
       method: 'post', path: '/register', operationId: 'register', tag: 'Auth', security: 'public',
       summary: 'Create an account; a verify_email code is mailed',
-      middleware: [rateLimit('RL_REGISTER', 'register')],
+      middleware: [rateLimit('RL_REGISTER', 'register'), requireTurnstile()],
       request: { body: RegisterBody },
       responses: { 201: { description: 'The account was created.', data: R.UserData } },
       errors: ['EMAIL_TAKEN', 'RATE_LIMITED'],

@@ -3,6 +3,7 @@ import { deps } from '../../http/deps'
 import { routes } from '../../http/registry'
 import { ok, tokenResponse } from '../../http/respond'
 import { rateLimit } from '../../middleware/rate-limit'
+import { requireTurnstile } from '../../middleware/turnstile'
 import { ChangePasswordBody, ForgotPasswordBody, LoginBody, ResetPasswordBody } from '../../schemas/auth'
 import * as R from '../../schemas/responses'
 import { changePassword, forgotPassword, login, resetPassword } from './rules'
@@ -13,7 +14,7 @@ export const passwordRoutes = routes()
     {
       method: 'post', path: '/login', operationId: 'login', tag: 'Auth', security: 'public',
       summary: 'Password step: a login challenge (or tokens when LOGIN_OTP=off)',
-      middleware: [rateLimit('RL_LOGIN', 'login')],
+      middleware: [rateLimit('RL_LOGIN', 'login'), requireTurnstile()],
       request: { body: LoginBody },
       responses: {
         200: {
@@ -38,7 +39,7 @@ export const passwordRoutes = routes()
     {
       method: 'post', path: '/password/forgot', operationId: 'forgotPassword', tag: 'Passwords', security: 'public',
       summary: 'Mail a reset code (same answer for every address)',
-      middleware: [rateLimit('RL_FORGOT', 'forgot')],
+      middleware: [rateLimit('RL_FORGOT', 'forgot'), requireTurnstile()],
       request: { body: ForgotPasswordBody },
       responses: { 200: { description: 'The same answer whether or not an account uses the address.', data: R.Empty } },
       errors: ['RATE_LIMITED'],
