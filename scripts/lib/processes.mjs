@@ -1,8 +1,10 @@
-// Starting and stopping the child processes of a test run (the e2e test; the benchmark): a free
-// port, `wrangler dev` with a throwaway env file, waiting until it answers, and stopping every
-// process started here (its whole process group) when the run ends, however it ends.
-import { spawn, spawnSync } from 'node:child_process'
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+// Starting and stopping the child processes of a test run (the e2e test, the benchmark): a free
+// port, `wrangler dev` with a throwaway env file, waiting until it answers, any other command or
+// Node module started and tracked, and stopping every process started here (by its own pid or
+// its whole process group) when the run ends, however it ends. Also the /proc readers the
+// benchmark samples workerd with.
+import { fork, spawn, spawnSync } from 'node:child_process'
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -188,4 +190,87 @@ export async function startWranglerDev({ root, vars, persistTo, logFile, readyTi
     await sleep(250)
   }
   return { base, port, logLines, child, stop }
+}
+
+/**
+ * Stops one child by its own pid: SIGTERM, then SIGKILL after `graceMs`.
+ * @param {import('node:child_process').ChildProcess} child
+ * @param {number} [graceMs]
+ */
+export async function stopProcess(child, graceMs = 2_000) {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const closed = new Promise((resolve) => child.once('close', resolve))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+  await closed
+  clearTimeout(timer)
+}
+
+/**
+ * Starts a command (spawn) or, with `opts.fork`, a Node module with an IPC channel, stopped by
+ * `stopAll()`. With `opts.collect`, stdout and stderr are gathered into `done`'s `output`.
+ * @param {string} cmd  a command, or with `fork: true` the module to run in Node
+ * @param {string[]} [args]
+ * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, fork?: boolean, collect?: boolean,
+ *   stdio?: import('node:child_process').StdioOptions }} [opts]
+ * @returns {{ child: import('node:child_process').ChildProcess, done: Promise<{ code: number | null, output: string }> }}
+ */
+export function start(cmd, args = [], opts = {}) {
+  const stdio = opts.stdio ?? (opts.fork ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', opts.collect ? 'pipe' : 'inherit', opts.collect ? 'pipe' : 'inherit'])
+  const child = opts.fork ? fork(cmd, args, { cwd: opts.cwd, env: opts.env, stdio }) : spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio })
+  onStop(`${path.basename(cmd)} (pid ${child.pid})`, () => stopProcess(child))
+  let output = ''
+  if (opts.collect) {
+    child.stdout?.on('data', (chunk) => (output += chunk))
+    child.stderr?.on('data', (chunk) => (output += chunk))
+  }
+  /** @type {Promise<{ code: number | null, output: string }>} */
+  const done = new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, output }))
+  })
+  // A caller that only awaits `child` events must not see an unhandled rejection.
+  done.catch(() => {})
+  return { child, done }
+}
+
+/**
+ * Runs a command to its end, collecting its output.
+ * @param {string} cmd @param {string[]} args @param {{ cwd?: string, env?: NodeJS.ProcessEnv }} [opts]
+ */
+export function run(cmd, args, opts = {}) {
+  return start(cmd, args, { ...opts, collect: true }).done
+}
+
+// /proc readers (Linux), for the benchmark.
+
+/** @returns {Map<number, string>} pid -> comm of this process's direct children */
+export function children() {
+  const found = new Map()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const close = stat.lastIndexOf(')')
+      const comm = stat.slice(stat.indexOf('(') + 1, close)
+      const ppid = Number(stat.slice(close + 2).split(' ')[1])
+      if (ppid === process.pid) found.set(Number(entry), comm)
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found
+}
+
+/** CPU time (user + system, all threads) of a process, in ms. USER_HZ is 100 on Linux. */
+export function cpuMs(/** @type {number} */ pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+/** Resident set size of a process, in MiB. */
+export function rssMiB(/** @type {number} */ pid) {
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return match ? Math.round((Number(match[1]) / 1024) * 10) / 10 : NaN
 }
