@@ -21,6 +21,7 @@ import { demoFlow } from './demo.flow.mjs'
 import { docsFlow } from './docs.flow.mjs'
 import { codeFromLog } from './lib/mail.mjs'
 import { runTabs } from './tabs.e2e.mjs'
+import { turnstileFlow } from './turnstile.flow.mjs'
 
 const started = performance.now()
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -73,6 +74,7 @@ async function main() {
   await demoFlow({ context, base: server.base, logLines, results, step, onPage: (page) => (openPage = page) })
   const fromLog = (/** @type {string} */ to, /** @type {string} */ purpose, /** @type {number} */ after) => codeFromLog(logLines, to, purpose, after)
   await runTabs({ context, base: server.base, codeFromLog: fromLog, logLines, step })
+  await turnstileFlow({ context, base: server.base, step })
 }
 
 const guard = setTimeout(() => {

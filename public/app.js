@@ -2,6 +2,7 @@
 // scripts/build-client.mjs). The access token lives in the client's memory only; the
 // refresh token is the API's HttpOnly cookie, so a reload resumes through restore().
 import { AuthClientError, createAuthClient } from './assets/auth-client.js'
+import { turnstileFields } from './turnstile.js'
 
 /** @param {string} id */
 const $ = (id) => {
@@ -215,7 +216,7 @@ async function showSignedIn() {
 
 onSubmit('register-form', async () => {
   const email = input('register-email').value
-  const user = await auth.register({ name: input('register-name').value, email, password: input('register-password').value })
+  const user = await auth.register({ name: input('register-name').value, email, password: input('register-password').value, ...turnstileFields('register-form') })
   pending.verifyEmail = user.email
   $('verify-email-label').textContent = user.email
   $('register-form').hidden = true
@@ -254,7 +255,7 @@ onClick('verify-back', async () => {
 
 onSubmit('login-form', async () => {
   const email = input('login-email').value
-  const step = await auth.login({ email, password: input('login-password').value })
+  const step = await auth.login({ email, password: input('login-password').value, ...turnstileFields('login-form') })
   input('login-password').value = ''
   if (!step.otpRequired) {
     say(`Welcome, ${step.user.name}.`, 'ok')
