@@ -20,7 +20,8 @@
 // --quick: short runs for trying the harness; results go to bench/.tmp/ and BENCHMARKS.md is
 // left alone. --latency [spec]: only the latency model (spec: primary=<ms>,replica=<ms>, several
 // separated by ';'; default: the two placements of bench/lib/latency.mjs); results go to
-// bench/results/latency-<date>.json. Nothing here asserts: targets are reported, never thrown.
+// bench/results/latency-<date>.json. --render: BENCHMARKS.md again from bench/results/latest.json
+// (after editing bench/NOTES.md), nothing measured. Nothing here asserts: targets are reported, never thrown.
 //
 // Layout: bench/lib/runtime.mjs (builds, workerd through Miniflare), processes.mjs (children,
 // /proc), measure.mjs (one load run), scenarios.mjs (the standard run), latency.mjs (B),
@@ -36,16 +37,18 @@ import { run, stopAll } from './lib/processes.mjs'
 import { MEMORY_SLACK_MIB, TARGETS, judge, writeResults } from './lib/report.mjs'
 import { RAISED_LIMIT, TMP, buildModelEntry, buildService, disposeAll, loadMiniflare, readWranglerConfig, workerdOutput } from './lib/runtime.mjs'
 import { runStandard } from './lib/scenarios.mjs'
-import { ROOT, elapsedSeconds, loadAverage, round, step, versionOf } from './lib/util.mjs'
+import { ROOT, elapsedSeconds, loadAverage, readJson, round, step, versionOf } from './lib/util.mjs'
 
 process.chdir(ROOT)
 
-const USAGE = 'Usage: npm run bench [-- --soak] [-- --quick] [-- --no-model] [-- --no-compare] [-- --latency [primary=<ms>,replica=<ms>[;...]]]'
+const USAGE =
+  'Usage: npm run bench [-- --soak] [-- --quick] [-- --no-model] [-- --no-compare] [-- --latency [primary=<ms>,replica=<ms>[;...]]] [-- --render]'
 const argv = process.argv.slice(2)
 let SOAK = false
 let QUICK = false
 let NO_MODEL = false
 let NO_COMPARE = false
+let RENDER = false
 /** @type {string | null} */
 let LATENCY = null
 for (let i = 0; i < argv.length; i++) {
@@ -54,6 +57,7 @@ for (let i = 0; i < argv.length; i++) {
   else if (arg === '--quick') QUICK = true
   else if (arg === '--no-model') NO_MODEL = true
   else if (arg === '--no-compare') NO_COMPARE = true
+  else if (arg === '--render') RENDER = true
   else if (arg === '--latency' || arg.startsWith('--latency=')) {
     const inline = arg.startsWith('--latency=') ? arg.slice('--latency='.length) : undefined
     const next = argv[i + 1]
@@ -79,6 +83,8 @@ const settings = {
   singleWarmup: 1,
   soak: SOAK,
   soakDuration: QUICK ? 10 : 60,
+  pairSlices: QUICK ? 2 : 4,
+  pairSeconds: QUICK ? 2 : 4,
   pbkdf2Samples: QUICK ? 6 : 16,
   memoryGrowth: TARGETS.memoryGrowth,
   memorySlackMiB: MEMORY_SLACK_MIB,
@@ -91,6 +97,12 @@ const model = {
 const RESULTS = QUICK ? TMP : path.join(ROOT, 'bench/results')
 
 async function main() {
+  if (RENDER) {
+    // BENCHMARKS.md again from the last full run's figures (after an edit of bench/NOTES.md or of the report code).
+    const results = readJson(path.join(RESULTS, 'latest.json'))
+    console.log(`wrote ${writeResults(results, { dir: RESULTS, quick: true, markdown: true, json: false }).join(', ')} from bench/results/latest.json (${results.date})`)
+    return
+  }
   mkdirSync(TMP, { recursive: true })
   mkdirSync(RESULTS, { recursive: true })
   const loadAtStart = loadAverage()
@@ -176,6 +188,7 @@ async function main() {
           chains: { ...standard.chains, broken: standard.chains.broken.slice(0, 10) },
           singleConnection: standard.singleConnection,
           memory: standard.memory,
+          pairs: standard.pairs,
         }
       : {}),
     latency,

@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
 import * as esbuild from 'esbuild'
 import { PASSWORD, call, loginAccount, registerAccount } from './http.mjs'
-import { measure, summary } from './measure.mjs'
+import { interleaved, measure, summary } from './measure.mjs'
 import { freePort, run } from './processes.mjs'
 import { SERVICE_OUT, STATE, TMP, secret, startService, startWorkerd, stopWorkerd } from './runtime.mjs'
 import { ROOT, fmt, readJson, round, step } from './util.mjs'
@@ -40,7 +40,7 @@ async function buildBetterAuth() {
 
 /**
  * @param {{ mf: Awaited<ReturnType<typeof import('./runtime.mjs').loadMiniflare>>, config: any, serviceScript: string,
- *   connections: number, duration: number, warmup: number, singleDuration: number }} opts
+ *   connections: number, duration: number, warmup: number, singleDuration: number, pairSlices: number, pairSeconds: number }} opts
  */
 export async function runCompare(opts) {
   step('building better-auth into a worker (esbuild)')
@@ -81,8 +81,8 @@ export async function runCompare(opts) {
   const signIn = await call(ba.origin, 'POST', '/api/auth/sign-in/email', { email: baCheckEmail, password: PASSWORD }, originHeader)
   if (signIn.status !== 200) throw new Error(`better-auth sign-in: ${signIn.status} ${signIn.text}`)
   const cookie = signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
-  const sessionCheck = await call(ba.origin, 'GET', '/api/auth/get-session', undefined, { Cookie: cookie })
-  if (sessionCheck.status !== 200 || !sessionCheck.json?.session) throw new Error(`better-auth get-session: ${sessionCheck.status} ${sessionCheck.text}`)
+  const probe = await call(ba.origin, 'GET', '/api/auth/get-session', undefined, { Cookie: cookie })
+  if (probe.status !== 200 || !probe.json?.session) throw new Error(`better-auth get-session: ${probe.status} ${probe.text}`)
 
   const checkEmail = `cmp-check-${tag}@bench.test`
   const loginEmail = `cmp-login-${tag}@bench.test`
@@ -113,20 +113,39 @@ export async function runCompare(opts) {
     { ...single, name: 'better-auth sign-in', origin: ba.origin, method: 'POST', path: '/api/auth/sign-in/email', kind: 'login', headers: { 'content-type': 'application/json', ...originHeader }, accounts: [{ email: baLoginEmail, password: PASSWORD }] },
     bat,
   )
-  await scenario('service session check', { ...common, name: 'service profile', origin: service.origin, method: 'GET', path: '/api/user/profile', kind: 'fixed', headers: { Authorization: `Bearer ${token}` } }, svc)
-  await scenario('better-auth session check', { ...common, name: 'better-auth get-session', origin: ba.origin, method: 'GET', path: '/api/auth/get-session', kind: 'fixed', headers: { Cookie: cookie } }, bat)
-  await scenario('service health', { ...common, name: 'service health', origin: service.origin, method: 'GET', path: '/health', kind: 'fixed' }, svc)
-  await scenario('better-auth health', { ...common, name: 'better-auth ok', origin: ba.origin, method: 'GET', path: '/api/auth/ok', kind: 'fixed' }, bat)
+  // At 32 connections in alternating slices, as the standard run's bare-work pairs (one after the other, the other load on this machine decides).
+  const slices = { slices: opts.pairSlices, seconds: opts.pairSeconds, warmup: 1 }
+  step(`session check, this service and better-auth: ${slices.slices} alternating slices of ${slices.seconds} s each`)
+  const sessionCheck = await interleaved(
+    { spec: { ...common, name: 'service profile', origin: service.origin, method: 'GET', path: '/api/user/profile', kind: 'fixed', headers: { Authorization: `Bearer ${token}` } }, target: svc },
+    { spec: { ...common, name: 'better-auth get-session', origin: ba.origin, method: 'GET', path: '/api/auth/get-session', kind: 'fixed', headers: { Cookie: cookie } }, target: bat },
+    slices,
+  )
+  step(`  ${sessionCheck.a.rps} vs ${sessionCheck.b.rps} req/s: ${sessionCheck.rps}× (slices ${sessionCheck.rpsRange.join('–')})`)
+  step(`health, this service and better-auth: ${slices.slices} alternating slices of ${slices.seconds} s each`)
+  const health = await interleaved(
+    { spec: { ...common, name: 'service health', origin: service.origin, method: 'GET', path: '/health', kind: 'fixed' }, target: svc },
+    { spec: { ...common, name: 'better-auth ok', origin: ba.origin, method: 'GET', path: '/api/auth/ok', kind: 'fixed' }, target: bat },
+    slices,
+  )
+  step(`  ${health.a.rps} vs ${health.b.rps} req/s: ${health.rps}× (slices ${health.rpsRange.join('–')})`)
   await stopWorkerd(service.instance)
   await stopWorkerd(ba.instance)
   const bundleKiB = round(statSync(script).size / 1024, 1)
   const serviceBundleKiB = round(statSync(path.join(SERVICE_OUT, 'index.js')).size / 1024, 1)
-  return { betterAuthVersion: version, bundleKiB, serviceBundleKiB, scenarios: m }
+  return { betterAuthVersion: version, bundleKiB, serviceBundleKiB, scenarios: m, pairs: { sessionCheck, health }, connections: opts.connections }
 }
 
 /** @param {Record<string, any>} compare @returns {string[]} */
 export function renderCompare(compare) {
   const s = compare.scenarios
+  /** @param {string} label @param {Record<string, any> | undefined} p  an interleaved pair (A: this service, B: better-auth) */
+  const pairRow = (label, p) => {
+    if (!p) return `| ${label} | – | – | |`
+    const cell = (/** @type {any} */ x) => `${fmt(x.rps, 0)} req/s, p50 ${x.p50} / p99 ${x.p99} ms, ${fmt(x.cpuMsPerRequest, 2)} ms CPU`
+    const errors = p.a.errors + p.a.non2xx + p.b.errors + p.b.non2xx
+    return `| ${label} | ${cell(p.a)} | ${cell(p.b)} | ${fmt(p.rps, 2)}× better-auth's rate (slices ${p.rpsRange.join('–')}), ${fmt(p.cpu, 2)}× its CPU per request${errors ? ` (errors or non-2xx: ${errors})` : ''} |`
+  }
   /** @param {string} label @param {string} a @param {string} b @param {boolean} single */
   const row = (label, a, b, single) => {
     const x = s[a]
@@ -150,12 +169,16 @@ export function renderCompare(compare) {
     "Kysely D1 dialect (`database: env.DB`, tables from its `getMigrations`), `nodejs_compat` for its native scrypt, rate limiting and telemetry off,",
     'everything else at its defaults: its session check is `GET /api/auth/get-session` with the session cookie (no cookie cache, so it reads the',
     "session and its user from D1 on every request, as ours does), its health `GET /api/auth/ok`. Both run in this step, each in its own workerd with",
-    'its own local D1, one scenario at a time.',
+    'its own local D1: sign-in one after the other, at one connection; the 32-connection pairs in alternating slices (A B, B A, ...) as above.',
     '',
     '| scenario | this service | better-auth | this service against better-auth |',
     '| --- | --- | --- | --- |',
-    row(`session check (${s['service session check']?.connections ?? 32} connections)`, 'service session check', 'better-auth session check', false),
-    row(`health (${s['service health']?.connections ?? 32} connections)`, 'service health', 'better-auth health', false),
+    ...(compare.pairs
+      ? [pairRow(`session check (${compare.connections} connections)`, compare.pairs.sessionCheck), pairRow(`health (${compare.connections} connections)`, compare.pairs.health)]
+      : [
+          row(`session check (${s['service session check']?.connections ?? 32} connections)`, 'service session check', 'better-auth session check', false),
+          row(`health (${s['service health']?.connections ?? 32} connections)`, 'service health', 'better-auth health', false),
+        ]),
     row('sign-in (1 connection)', 'service sign-in', 'better-auth sign-in', true),
     '',
     "Sign-in compares different password hashes (ours PBKDF2-SHA-512 at 100,000 iterations, better-auth's scrypt N=16384, r=16), so it",

@@ -7,12 +7,12 @@ import { setDelays, sequential, startModelService } from './model.mjs'
 import { stopWorkerd } from './runtime.mjs'
 import { fmt, step } from './util.mjs'
 
-/** @typedef {{ name: string, primary: number, replica: number }} Placement */
+/** @typedef {{ name: string, who?: string, primary: number, replica: number }} Placement */
 
 /** The default placements: a user in Sydney against a primary in Virginia, and one near the primary. */
 export const DEFAULT_PLACEMENTS = /** @type {Placement[]} */ ([
-  { name: 'Sydney user, Virginia primary', primary: 120, replica: 4 },
-  { name: 'user near the primary', primary: 4, replica: 4 },
+  { name: 'Sydney user, Virginia primary', who: 'a user in Sydney against a primary in Virginia', primary: 120, replica: 4 },
+  { name: 'user near the primary', who: 'a user near the primary', primary: 4, replica: 4 },
 ])
 export const SESSION_CHECK_MODES = ['primary', 'replica', 'cached:5']
 
@@ -66,7 +66,7 @@ export async function runLatencyModel(opts) {
         if (response.status !== 200) throw new Error(`refresh: ${response.status} ${response.text}`)
         token = response.json.data.refreshToken
       })
-      const row = { mode, placement: placement.name, delays: { primary: placement.primary, replica: placement.replica }, check, refresh }
+      const row = { mode, placement: placement.name, who: placement.who ?? `a user ${placement.primary} ms from the primary`, delays: { primary: placement.primary, replica: placement.replica }, check, refresh }
       rows.push(row)
       step(
         `  ${placement.name}: session check p50 ${check.p50Ms} ms p99 ${check.p99Ms} ms (${check.perOperation.primary} primary + ${check.perOperation.replica} replica round trips); ` +
@@ -85,6 +85,7 @@ const trips = (primary, replica) => `${fmt(primary, 2)} P + ${fmt(replica, 2)} R
 export function renderLatency(latency) {
   const rows = /** @type {Record<string, any>[]} */ (latency.rows)
   const far = rows.find((r) => r.mode === 'primary' && r.delays.primary > r.delays.replica)
+  const near = rows.find((r) => r.mode === 'primary' && r !== far && r.delays.primary <= 10)
   const farReplica = rows.find((r) => r.mode === 'replica' && r.delays.primary > r.delays.replica)
   const farCached = rows.find((r) => r.mode === 'cached:5' && r.delays.primary > r.delays.replica)
   const modesDiffer = farReplica && far && farReplica.check.perOperation.primary < far.check.perOperation.primary
@@ -111,10 +112,13 @@ export function renderLatency(latency) {
     '### What it predicts for a global app',
     '',
     far
-      ? `With \`SESSION_CHECK=primary\` every authenticated request pays one round trip to the primary: ${far.placement} (${far.delays.primary} ms to the primary)` +
-        ` waits about ${fmt(far.check.p50Ms, 0)} ms for a session check that takes a few milliseconds next to the primary, before the` +
-        ` API does any work of its own, and a refresh (${trips(far.refresh.perOperation.primary, far.refresh.perOperation.replica)}) about ${fmt(far.refresh.p50Ms, 0)} ms. The time is the` +
-        ' distance, not the code: at 4 ms per round trip the same requests are CPU-bound.'
+      ? `With \`SESSION_CHECK=primary\` every authenticated request pays one round trip to the primary: ${far.who ?? far.placement} (${far.delays.primary} ms a round trip)` +
+        ` waits about ${fmt(far.check.p50Ms, 0)} ms (p50) for a session check, before the API does any work of its own, and about` +
+        ` ${fmt(far.refresh.p50Ms, 0)} ms for a refresh (${trips(far.refresh.perOperation.primary, far.refresh.perOperation.replica)}).` +
+        (near
+          ? ` Near the primary (${near.delays.primary} ms) the same check takes ${fmt(near.check.p50Ms, 0)} ms and a refresh ${fmt(near.refresh.p50Ms, 0)} ms, the rest being this` +
+            " machine's own time per request (loopback HTTP, workerd, the local D1): the far user's time is the distance times the round trips, not the code."
+          : '')
       : 'No far placement in this run.',
     modesDiffer
       ? `\`SESSION_CHECK=replica\` moves the check to the nearest replica (${fmt(farReplica.check.p50Ms, 0)} ms p50 far away)` +

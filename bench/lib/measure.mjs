@@ -112,3 +112,55 @@ export function memoryOf(samples, growthShare, slackMiB) {
 /** @param {Measured} m */
 export const summary = (m) =>
   `${m.name.padEnd(22)} ${String(round(m.requests.average, 1)).padStart(9)} req/s  p50 ${String(m.latency.p50).padStart(5)} ms  p99 ${String(m.latency.p99).padStart(5)} ms  errors ${m.errors}  non-2xx ${m.non2xx}  workerd ${m.workerdCpuMsPerRequest} ms CPU/req  per connection ${m.perConnection.min}–${m.perConnection.max}`
+
+/**
+ * Two scenarios measured in alternating slices (A B, B A, A B, ...), so that a change in the
+ * machine's other load during the run weighs on both alike: on a shared machine, two 10 s runs
+ * one after the other can differ 2–3× for that alone. Each slice is a fresh load run with its
+ * own warm-up; the figures add up the slices.
+ * @param {{ spec: LoadSpec, target: { pid: number, label: string } }} a
+ * @param {{ spec: LoadSpec, target: { pid: number, label: string } }} b
+ * @param {{ slices: number, seconds: number, warmup: number }} opts
+ */
+export async function interleaved(a, b, opts) {
+  /** @type {{ a: Measured[], b: Measured[] }} */
+  const runs = { a: [], b: [] }
+  for (let i = 0; i < opts.slices; i++) {
+    for (const key of i % 2 === 0 ? /** @type {const} */ (['a', 'b']) : /** @type {const} */ (['b', 'a'])) {
+      const side = key === 'a' ? a : b
+      runs[key].push(await measure({ ...side.spec, duration: opts.seconds, warmup: opts.warmup }, side.target))
+    }
+  }
+  /** @param {Measured[]} ms */
+  const total = (ms) => {
+    const requests = ms.reduce((sum, m) => sum + m.requests.total, 0)
+    const elapsed = ms.reduce((sum, m) => sum + m.elapsed, 0)
+    const cpu = ms.reduce((sum, m) => sum + m.workerdCpuMs, 0)
+    return {
+      name: ms[0]?.name ?? '',
+      requests,
+      rps: round(requests / elapsed, 1),
+      cpuMsPerRequest: round(cpu / requests, 3),
+      p50: round(median(ms.map((m) => m.latency.p50)), 2),
+      p99: round(median(ms.map((m) => m.latency.p99)), 2),
+      errors: ms.reduce((sum, m) => sum + m.errors + m.timeouts, 0),
+      non2xx: ms.reduce((sum, m) => sum + m.non2xx, 0),
+      fiveXx: ms.reduce((sum, m) => sum + m.fiveXx, 0),
+      slices: ms.map((m) => ({ rps: m.requests.average, cpuMsPerRequest: m.workerdCpuMsPerRequest })),
+    }
+  }
+  const x = total(runs.a)
+  const y = total(runs.b)
+  const sliceRatios = runs.a.map((m, i) => round(m.requests.average / (runs.b[i]?.requests.average ?? NaN), 3))
+  const sliceCpuRatios = runs.a.map((m, i) => round(m.workerdCpuMsPerRequest / (runs.b[i]?.workerdCpuMsPerRequest ?? NaN), 3))
+  return {
+    a: x,
+    b: y,
+    slices: opts.slices,
+    secondsPerSlice: opts.seconds,
+    rps: round(x.rps / y.rps, 3),
+    cpu: round(x.cpuMsPerRequest / y.cpuMsPerRequest, 3),
+    rpsRange: [Math.min(...sliceRatios), Math.max(...sliceRatios)],
+    cpuRange: [Math.min(...sliceCpuRatios), Math.max(...sliceCpuRatios)],
+  }
+}

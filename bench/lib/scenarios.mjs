@@ -4,7 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { SignJWT } from 'jose'
 import { call, loginAccount, pool, registerAccount, PASSWORD } from './http.mjs'
-import { measure, memoryOf, summary } from './measure.mjs'
+import { interleaved, measure, memoryOf, summary } from './measure.mjs'
 import { cpuMs } from './processes.mjs'
 import { BASELINE_OUT, STATE, buildBaseline, startService, startWorkerd, stopWorkerd } from './runtime.mjs'
 import { median, round, sleep, step } from './util.mjs'
@@ -22,6 +22,8 @@ import path from 'node:path'
  * @property {number} singleWarmup
  * @property {boolean} soak
  * @property {number} soakDuration
+ * @property {number} pairSlices  interleaved pairs: slices of each side
+ * @property {number} pairSeconds  interleaved pairs: seconds measured per slice
  * @property {number} pbkdf2Samples
  * @property {number} memoryGrowth
  * @property {number} memorySlackMiB
@@ -300,6 +302,33 @@ export async function runStandard({ mf, config, serviceScript, settings }) {
   await scenario('baseline /verify (after)', baselineSpec('baseline /verify', '/verify'), baselineTarget)
   await scenario('baseline /session-check (after)', baselineSpec('baseline /session-check', '/session-check'), baselineTarget)
 
+  // The two bare-work targets, measured again in alternating slices (the figures the targets use).
+  const slices = { slices: settings.pairSlices, seconds: settings.pairSeconds, warmup: 1 }
+  const profileSpec = /** @type {LoadSpec} */ ({
+    ...common,
+    name: 'profile',
+    origin: service.origin,
+    method: 'GET',
+    path: '/api/user/profile',
+    kind: 'fixed',
+    headers: { Authorization: `Bearer ${profileToken}` },
+  })
+  step(`interleaved: profile and baseline /session-check, ${slices.slices} slices of ${slices.seconds} s each`)
+  const profilePair = await interleaved(
+    { spec: profileSpec, target: serviceTarget },
+    { spec: baselineSpec('baseline /session-check', '/session-check'), target: baselineTarget },
+    slices,
+  )
+  step(`  profile ${profilePair.a.rps} req/s vs ${profilePair.b.rps}: ${profilePair.rps}× (slices ${profilePair.rpsRange.join('–')})`)
+  step(`interleaved: health and baseline /ok-headers, ${slices.slices} slices of ${slices.seconds} s each`)
+  const healthPair = await interleaved(
+    { spec: { ...common, name: 'health', origin: service.origin, method: 'GET', path: '/health', kind: 'fixed' }, target: serviceTarget },
+    { spec: baselineSpec('baseline /ok-headers', '/ok-headers'), target: baselineTarget },
+    slices,
+  )
+  step(`  health ${healthPair.a.cpuMsPerRequest} ms CPU/req vs ${healthPair.b.cpuMsPerRequest}: ${healthPair.cpu}× (slices ${healthPair.cpuRange.join('–')})`)
+  const pairs = { profileVsSessionCheck: profilePair, healthVsOkHeaders: healthPair }
+
   // Memory: 60 s of profile while the service's workerd RSS is sampled every second; then
   // the same on the baseline's /d1 (one local D1 read per request) as a control.
   /** @type {Record<string, any> | null} */
@@ -341,5 +370,5 @@ export async function runStandard({ mf, config, serviceScript, settings }) {
 
   await stopWorkerd(service.instance)
   await stopWorkerd(baseline.instance)
-  return { scenarios, chains, singleConnection, memory, refresh }
+  return { scenarios, chains, singleConnection, memory, refresh, pairs }
 }
