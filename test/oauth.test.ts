@@ -278,6 +278,13 @@ describe('GET /api/auth/oauth/:provider/callback: the state', () => {
     await expectError(await callback(back, started.state), 400, 'CHALLENGE_EXPIRED')
   })
 
+  it('lets one of ten parallel callbacks with the same state through', async () => {
+    const started = await start()
+    const back = acme.authorize(started.location, person())
+    const responses = await Promise.all(Array.from({ length: 10 }, () => callback(back, started.state)))
+    expect(responses.map((r) => r.status).sort()).toEqual([302, ...Array<number>(9).fill(400)])
+  })
+
   it('refuses a callback from another browser (no cookie, or another cookie)', async () => {
     const started = await start()
     const back = acme.authorize(started.location, person())
@@ -503,5 +510,30 @@ describe('accounts without a password', () => {
   it('still needs the password to delete an account that has one', async () => {
     const account = await signIn()
     await expectError(await call('/api/user/profile', { method: 'DELETE', json: {}, token: account.accessToken, env: ENV }), 400, 'VALIDATION_ERROR')
+  })
+})
+
+describe('what leaves the Worker', () => {
+  it('logs no provider token, code, verifier or client secret, on success or failure', async () => {
+    const lines: string[] = []
+    for (const level of ['log', 'info', 'warn', 'error'] as const) {
+      const original = console[level].bind(console)
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => {
+        lines.push(args.map(String).join(' '))
+        original(...args)
+      })
+    }
+    const ok = await flow(person())
+    acme.faults = { signature: 'foreign-key' }
+    const failed = await flow(person())
+    expect(failed.location.searchParams.get('error')).toBe('TOKEN_INVALID')
+    const secrets = [
+      'acme-secret',
+      ...acme.requests.flatMap((r) => [...new URLSearchParams(r.body).entries()].filter(([k]) => ['code', 'code_verifier'].includes(k)).map(([, v]) => v)),
+      new URL(ok.back).searchParams.get('code')!,
+    ]
+    const text = lines.join('\n')
+    for (const secret of secrets) expect(text).not.toContain(secret)
+    expect(text).not.toMatch(/eyJ[\w-]+\.eyJ/)
   })
 })
