@@ -47,7 +47,7 @@ try {
     process.exit(1)
   }
   // A browser navigation that only redirects (social sign-in's start and callback) has no 2XX by design.
-  const redirectOnly = (pointer) => {
+  const redirectOnly = (/** @type {string | undefined} */ pointer) => {
     const [, route, method] = /^#\/paths\/([^/]+)\/(\w+)\/responses$/.exec(pointer ?? '') ?? []
     const responses = route && document.paths[route.replaceAll('~1', '/').replaceAll('~0', '~')]?.[method]?.responses
     return responses !== undefined && Object.keys(responses).some((status) => /^3\d\d$/.test(status)) && !Object.keys(responses).some((status) => /^2\d\d$/.test(status))
