@@ -22,8 +22,9 @@ const StartQuery = z.strictObject({
   returnTo: z.string().max(2048).optional().describe('Where the browser goes back to: a URL on an allowed origin (OAUTH_RETURN_ORIGINS).'),
   link: z.string().max(256).optional().describe('The one-time link ticket from POST /oauth/{provider}/link (its URL carries it).'),
 })
-// Loose: providers add their own parameters (iss, scope, session_state, authuser, ...).
-const CallbackQuery = z.looseObject({
+// Not strict: providers add their own parameters (iss, scope, session_state, authuser, ...); the
+// handler reads the whole URL for oauth4webapi's checks.
+const CallbackQuery = z.object({
   code: z.string().max(4096).optional(),
   state: z.string().max(256).optional(),
   error: z.string().max(256).optional(),
