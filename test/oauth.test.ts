@@ -390,15 +390,19 @@ describe('linking and unlinking identities', () => {
     return (await body(response)).data.url as string
   }
 
+  /** Opens a link start URL in the browser holding `refreshToken` (none: a browser signed in to nothing). */
+  const openLink = (url: string, refreshToken?: string) => call(url, { env: ENV, ...(refreshToken ? { cookie: refreshToken } : {}) })
+  const stateOf = (response: Response) => response.headers.getSetCookie().find((l) => l.startsWith('__Host-oauth_state='))!.split(';')[0]!.split('=')[1]!
+
   it('adds the provider to the signed-in account through the start URL, which works once', async () => {
     const account = await signIn()
     const url = await link(account.accessToken)
     expect(new URL(url).pathname).toBe('/api/auth/oauth/acme/start')
-    const started = await call(url, { env: ENV })
+    const started = await openLink(url, account.refreshToken)
     expect(started.status).toBe(302)
-    const state = started.headers.getSetCookie().find((l) => l.startsWith('__Host-oauth_state='))!.split(';')[0]!.split('=')[1]!
-    // The start URL is spent: it cannot be replayed, by this browser or another.
-    await expectError(await call(url, { env: ENV }), 400, 'CHALLENGE_EXPIRED')
+    const state = stateOf(started)
+    // The start URL is spent: it cannot be replayed.
+    await expectError(await openLink(url, account.refreshToken), 400, 'CHALLENGE_EXPIRED')
     // The provider's email need not match the account's.
     const user = person({ email: uniqueEmail('elsewhere'), emailVerified: false })
     const response = await callback(acme.authorize(started.headers.get('Location')!, user), state)
@@ -415,11 +419,22 @@ describe('linking and unlinking identities', () => {
     await flow(user)
     const account = await signIn()
     const url = await link(account.accessToken)
-    const started = await call(url, { env: ENV })
-    const state = started.headers.getSetCookie().find((l) => l.startsWith('__Host-oauth_state='))!.split(';')[0]!.split('=')[1]!
-    const response = await callback(acme.authorize(started.headers.get('Location')!, user), state)
+    const started = await openLink(url, account.refreshToken)
+    const response = await callback(acme.authorize(started.headers.get('Location')!, user), stateOf(started))
     expect(new URL(response.headers.get('Location')!).searchParams.get('error')).toBe('ACCOUNT_EXISTS')
     expect((await body(await call('/api/auth/identities', { token: account.accessToken, env: ENV }))).data.identities).toEqual([])
+  })
+
+  it('starts a link only in a browser signed in to that account (someone else’s link URL links nothing)', async () => {
+    const attacker = await signIn()
+    const victim = await signIn()
+    const url = await link(attacker.accessToken)
+    // Sent to the victim: their browser holds their own cookie, or none at all.
+    await expectError(await openLink(url, victim.refreshToken), 400, 'CHALLENGE_EXPIRED')
+    await expectError(await openLink(url), 400, 'CHALLENGE_EXPIRED')
+    await expectError(await openLink(url, 'not-a-token'), 400, 'CHALLENGE_EXPIRED')
+    // Nothing was spent: the attacker's own browser still starts it.
+    expect((await openLink(url, attacker.refreshToken)).status).toBe(302)
   })
 
   it('needs a bearer token, a known provider and an allowed returnTo', async () => {

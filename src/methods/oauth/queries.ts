@@ -11,13 +11,13 @@ export const insertState = (db: Db, values: typeof oauthStates.$inferInsert) => 
 
 /**
  * Sends a link flow's browser on its way, once: the start URL `link` returned works a single time,
- * for its provider, before it expires.
+ * for its provider, before it expires, and only in a browser signed in to the account it links to.
  */
-export const startLinkFlow = (db: Db, id: string, provider: string, now: number) =>
+export const startLinkFlow = (db: Db, id: string, provider: string, browserUserId: string, now: number) =>
   db
     .update(oauthStates)
     .set({ startedAt: now })
-    .where(and(eq(oauthStates.id, id), eq(oauthStates.provider, provider), isNull(oauthStates.startedAt), isNotNull(oauthStates.linkUserId), gt(oauthStates.expiresAt, now)))
+    .where(and(eq(oauthStates.id, id), eq(oauthStates.provider, provider), isNull(oauthStates.startedAt), eq(oauthStates.linkUserId, browserUserId), gt(oauthStates.expiresAt, now)))
     .returning()
 
 /**

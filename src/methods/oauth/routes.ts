@@ -3,7 +3,8 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import * as z from 'zod'
 import { deps } from '../../http/deps'
 import { routes } from '../../http/registry'
-import { ok, setRefreshCookie } from '../../http/respond'
+import { verifyRefreshToken } from '../../crypto/tokens'
+import { ok, REFRESH_COOKIE, setRefreshCookie } from '../../http/respond'
 import { rateLimit } from '../../middleware/rate-limit'
 import * as R from '../../schemas/responses'
 import type { AppEnv } from '../../types'
@@ -16,6 +17,16 @@ const setStateCookie = (c: Context<AppEnv>, state: string) =>
   setCookie(c, STATE_COOKIE, state, { prefix: 'host', path: '/', httpOnly: true, secure: true, sameSite: 'Lax', maxAge: STATE_TTL_MS / 1000 })
 
 const apiOrigin = (c: Context<AppEnv>) => new URL(c.req.url).origin
+
+/** The account whose refresh cookie this browser holds, if any (a link flow starts only in its owner's browser). */
+async function browserUser(c: Context<AppEnv>): Promise<string | undefined> {
+  const token = getCookie(c, REFRESH_COOKIE, 'host')
+  if (!token) return undefined
+  return verifyRefreshToken(token, c.get('config')).then(
+    (claims) => claims.sub,
+    () => undefined,
+  )
+}
 
 const ProviderParams = z.strictObject({ provider: z.string().max(64) })
 const StartQuery = z.strictObject({
@@ -66,7 +77,8 @@ export const oauthRoutes = routes()
     async (c) => {
       const { provider } = c.req.valid('param')
       const { returnTo, link } = c.req.valid('query')
-      const { location, state } = await startFlow(deps(c), provider, { apiOrigin: apiOrigin(c), returnTo, link })
+      const browserUserId = link === undefined ? undefined : await browserUser(c)
+      const { location, state } = await startFlow(deps(c), provider, { apiOrigin: apiOrigin(c), returnTo, link, browserUserId })
       setStateCookie(c, state)
       return c.redirect(location, 302)
     },
@@ -102,7 +114,8 @@ export const oauthRoutes = routes()
     {
       method: 'post', path: '/oauth/:provider/link', operationId: 'oauthLink', tag: 'Social sign-in', security: 'bearer',
       summary: 'Start adding this provider to the caller’s account',
-      description: 'Answers the start URL to open in the browser (valid once, for 10 minutes); the callback then links instead of signing in.',
+      description:
+        'Answers the start URL to open in the browser (valid once, for 10 minutes, and only in a browser holding this account’s refresh cookie); the callback then links instead of signing in.',
       request: { params: ProviderParams, body: LinkBody },
       responses: { 200: { description: 'The start URL of the link flow.', data: z.object({ url: z.string() }) } },
       errors: ['NOT_FOUND'],

@@ -57,19 +57,23 @@ const stateId = (state: string) => sha256(`oauth-state:${state}`)
 
 /**
  * Starts a flow: the provider's authorization URL and the state the browser keeps in its cookie.
- * With `link`, the start URL a signed-in account was given by `linkStart` is spent instead (once).
- * The provider's metadata is read before anything is written, so a provider that is down leaves nothing.
+ * With `link`, the start URL a signed-in account was given by `linkStart` is spent instead (once),
+ * and only by a browser whose refresh cookie is that account's (`browserUserId`): someone else's
+ * link URL, opened by a victim, would otherwise add the victim's provider identity to the
+ * sender's account. The provider's metadata is read before anything is written, so a provider
+ * that is down leaves nothing.
  */
 export async function startFlow(
   deps: Deps,
   name: string,
-  input: { apiOrigin: string; returnTo?: string | undefined; link?: string | undefined },
+  input: { apiOrigin: string; returnTo?: string | undefined; link?: string | undefined; browserUserId?: string | undefined },
   now = Date.now(),
 ): Promise<{ location: string; state: string }> {
   const provider = providerNamed(deps, name)
   const redirectUri = callbackUrl(input.apiOrigin, provider.name)
   if (input.link !== undefined) {
-    const [flow] = await startLinkFlow(deps.db, await stateId(input.link), provider.name, now)
+    if (input.browserUserId === undefined) throw new ApiError('CHALLENGE_EXPIRED')
+    const [flow] = await startLinkFlow(deps.db, await stateId(input.link), provider.name, input.browserUserId, now)
     if (!flow) throw new ApiError('CHALLENGE_EXPIRED')
     const secrets = { state: input.link, codeVerifier: flow.codeVerifier, nonce: flow.nonce }
     return { location: await providerUrl(provider, redirectUri, secrets, now), state: input.link }
