@@ -3,12 +3,14 @@
 // `wrangler dev` of its own with OAUTH_* set. From the demo page's "Sign in with Local" button
 // through the provider's login and consent pages and back, ending signed in (a new account
 // without a password, its email verified); the linked identity is listed, and unlinking it,
-// the account's only way in, is refused.
+// the account's only way in, is refused. Then a password account links the provider from the
+// page's "Link Local" button and unlinks it again.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import { startWranglerDev } from '../scripts/lib/processes.mjs'
 import { watchProblems } from './lib/browser.mjs'
+import { codeFromLog } from './lib/mail.mjs'
 import { startOidcServer } from './lib/oidc-server.mjs'
 
 /**
@@ -95,5 +97,46 @@ export async function oauthFlow({ context, root, results, step, onPage }) {
   // The refused unlink is a 400 the page shows; nothing else may be logged.
   const unexpected = problems.filter((problem) => !/status of 400/.test(problem))
   assert.deepEqual(unexpected, [], 'the social sign-in flow logged errors to the console')
+
+  step('a password account (signed up and in on the page) links Local with "Link Local"')
+  await page.click('#logout')
+  await page.waitForSelector('body[data-state="signed-out"]')
+  // A new person at the provider: forget its session (cookies go by host, not port, so by name).
+  await context.clearCookies({ name: /^_session/ })
+  const email = `e2e-link-${Date.now().toString(36)}@example.com`
+  let mark = server.logLines.length
+  await page.fill('#register-name', 'Linking Person')
+  await page.fill('#register-email', email)
+  await page.fill('#register-password', 'E2e-password-1')
+  await page.click('#register-form button[type=submit]')
+  await page.waitForSelector('#verify-form:not([hidden])')
+  await page.fill('#verify-code', await codeFromLog(server.logLines, email, 'verify_email', mark))
+  await page.click('#verify-form button[type=submit]')
+  await page.waitForSelector('#login-form:not([hidden])')
+  mark = server.logLines.length
+  await page.fill('#login-password', 'E2e-password-1')
+  await page.click('#login-form button[type=submit]')
+  await page.waitForSelector('#otp-form:not([hidden])')
+  await page.fill('#otp-code', await codeFromLog(server.logLines, email, 'login', mark))
+  await page.click('#otp-form button[type=submit]')
+  await page.waitForSelector('body[data-state="signed-in"]')
+  await page.waitForSelector('#identities-card[data-count="0"]')
+  await page.click('#oauth-link-local')
+  await page.waitForURL((url) => url.origin === oidc.issuer)
+  const second = `e2e-oidc-link-${Date.now().toString(36)}`
+  await page.fill('input[name="login"]', second)
+  await page.fill('input[name="password"]', 'any-password')
+  await page.click('button[type="submit"]')
+  await page.waitForSelector('button[type="submit"]:has-text("Continue")')
+  await page.click('button[type="submit"]:has-text("Continue")')
+  await page.waitForURL((url) => url.origin === server.base)
+  await page.waitForSelector('#identities-card[data-count="1"]')
+  assert.equal((await page.locator('#profile-email').textContent())?.trim(), email)
+  assert.match((await page.locator('#identities li[data-provider="local"]').textContent()) ?? '', new RegExp(`${second}@example.com`))
+  assert.equal((await page.locator('#status').textContent())?.trim(), 'Provider linked.')
+
+  step('and unlinks it: the password is still a way in')
+  await page.click('#unlink-local')
+  await page.waitForSelector('#identities-card[data-count="0"]')
   await page.close()
 }
