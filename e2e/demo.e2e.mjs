@@ -19,6 +19,7 @@ import { onStop, startWranglerDev, stopAll } from '../scripts/lib/processes.mjs'
 import { CHROMIUM, launchChromium } from './lib/browser.mjs'
 import { demoFlow } from './demo.flow.mjs'
 import { docsFlow } from './docs.flow.mjs'
+import { oauthFlow } from './oauth.flow.mjs'
 import { codeFromLog } from './lib/mail.mjs'
 import { runTabs } from './tabs.e2e.mjs'
 import { turnstileFlow } from './turnstile.flow.mjs'
@@ -75,6 +76,7 @@ async function main() {
   const fromLog = (/** @type {string} */ to, /** @type {string} */ purpose, /** @type {number} */ after) => codeFromLog(logLines, to, purpose, after)
   await runTabs({ context, base: server.base, codeFromLog: fromLog, logLines, step })
   await turnstileFlow({ context, base: server.base, step })
+  await oauthFlow({ context, root, results, step, onPage: (page) => (openPage = page) })
 }
 
 const guard = setTimeout(() => {

@@ -321,3 +321,6 @@ try {
   sayError(error)
 }
 document.body.dataset.ready = 'true'
+
+/** The page's one client, for the other page modules (oauth.js). */
+export { auth }

@@ -132,12 +132,72 @@ const retentionDays = z.preprocess(
     .pipe(z.number().min(1, 'is less than 1 day').max(36500, 'is more than 36500 days')),
 )
 
+/** Provider names: lower-case letters, digits and dashes; `github` and `google` are built in, any other is generic OIDC. */
+const providerNames = list.superRefine((entries, ctx) => {
+  for (const entry of entries) {
+    if (!/^[a-z][a-z0-9-]{0,31}$/.test(entry)) ctx.addIssue({ code: 'custom', message: `has "${entry}", which is not a provider name (a-z, 0-9 and -, starting with a letter)` })
+  }
+  if (new Set(entries).size !== entries.length) ctx.addIssue({ code: 'custom', message: 'names a provider twice' })
+})
+
+/** A configured sign-in provider, as the oauth method uses it. */
+export interface OAuthProviderConfig {
+  name: string
+  kind: 'github' | 'google' | 'oidc'
+  displayName: string
+  clientId: string
+  clientSecret: string
+  /** The OpenID Connect issuer (discovery at `<issuer>/.well-known/openid-configuration`); none for GitHub. */
+  issuer: string | undefined
+}
+
+/** The settings of one provider: `OAUTH_<NAME>_CLIENT_ID`, `_CLIENT_SECRET` and `_ISSUER`. */
+export const providerSetting = (name: string, part: 'CLIENT_ID' | 'CLIENT_SECRET' | 'ISSUER') => `OAUTH_${name.toUpperCase().replaceAll('-', '_')}_${part}`
+
+const BUILT_IN = { github: { displayName: 'GitHub', issuer: undefined }, google: { displayName: 'Google', issuer: 'https://accounts.google.com' } } as const
+
+/** `https`, or outside production a loopback `http` (a local provider in development and e2e). */
+function issuerProblem(value: string, production: boolean): string | undefined {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return 'is not a URL'
+  }
+  if (url.search || url.hash) return 'has a query or fragment (an issuer is scheme://host[:port][/path])'
+  if (url.protocol === 'https:') return undefined
+  const loopback = url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)
+  if (loopback && !production) return undefined
+  return production ? 'is not https (production accepts only https issuers)' : 'is neither https nor http on 127.0.0.1, localhost or [::1]'
+}
+
+/** The dynamic `OAUTH_<NAME>_*` settings of every provider `OAUTH_PROVIDERS` names, each checked. */
+function readProviders(env: Record<string, unknown>, names: readonly string[], production: boolean, issue: (path: string, message: string) => void): OAuthProviderConfig[] {
+  const text = (key: string) => (typeof env[key] === 'string' && env[key] !== '' ? (env[key] as string).trim() : undefined)
+  return names.map((name) => {
+    const builtIn = name === 'github' || name === 'google' ? BUILT_IN[name] : undefined
+    const [idKey, secretKey, issuerKey] = [providerSetting(name, 'CLIENT_ID'), providerSetting(name, 'CLIENT_SECRET'), providerSetting(name, 'ISSUER')]
+    const clientId = text(idKey)
+    const clientSecret = text(secretKey)
+    const issuer = text(issuerKey) ?? builtIn?.issuer
+    if (!clientId) issue(idKey, `is required (OAUTH_PROVIDERS names ${name})`)
+    if (!clientSecret) issue(secretKey, `is required (OAUTH_PROVIDERS names ${name})`)
+    if (name === 'github' && text(issuerKey)) issue(issuerKey, 'is not used: GitHub is not an OpenID Connect provider')
+    if (!builtIn && !issuer) issue(issuerKey, `is required: ${name} is not built in, so it is found by OpenID Connect discovery from its issuer`)
+    const problem = issuer && name !== 'github' ? issuerProblem(issuer, production) : undefined
+    if (problem) issue(issuerKey, problem)
+    const displayName = builtIn?.displayName ?? (text(`OAUTH_${name.toUpperCase().replaceAll('-', '_')}_NAME`) ?? name.charAt(0).toUpperCase() + name.slice(1))
+    return { name, kind: name === 'github' ? 'github' : name === 'google' ? 'google' : 'oidc', displayName, clientId: clientId ?? '', clientSecret: clientSecret ?? '', issuer: name === 'github' ? undefined : issuer }
+  })
+}
+
 /**
  * The environment (wrangler.toml `[vars]`, `.dev.vars`, secrets) checked and turned into the
  * settings the code uses. `scripts/dev.mjs` runs this very schema before `wrangler dev` starts.
  */
 export const ConfigSchema = z
-  .object({
+  // Loose: the per-provider OAUTH_<NAME>_* settings have names only OAUTH_PROVIDERS tells.
+  .looseObject({
     ENVIRONMENT: choice(['development', 'test', 'production'], 'development'),
     ACCESS_TOKEN_SECRET: secret,
     REFRESH_TOKEN_SECRET: secret,
@@ -162,9 +222,11 @@ export const ConfigSchema = z
     CORS_ORIGINS: origins,
     ADMIN_EMAILS: emails,
     AUDIT_RETENTION_DAYS: retentionDays,
+    OAUTH_PROVIDERS: providerNames,
+    OAUTH_RETURN_ORIGINS: origins,
   })
   .superRefine((env, ctx) => {
-    const issue = (path: keyof typeof env, message: string) => ctx.addIssue({ code: 'custom', path: [path], message })
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message })
     const production = env.ENVIRONMENT === 'production'
     if (env.ACCESS_TOKEN_SECRET === env.REFRESH_TOKEN_SECRET) issue('REFRESH_TOKEN_SECRET', 'is the same as ACCESS_TOKEN_SECRET')
     if (env.ACCESS_TOKEN_ALG === 'EdDSA' && !env.ACCESS_TOKEN_JWK?.d) issue('ACCESS_TOKEN_JWK', 'is required (with its private part "d") when ACCESS_TOKEN_ALG=EdDSA')
@@ -180,6 +242,7 @@ export const ConfigSchema = z
         if (env[name] < floor) issue(name, `is shorter than ${formatDuration(floor)}, the production minimum`)
       }
     }
+    readProviders(env, env.OAUTH_PROVIDERS, production, issue)
   })
   .transform((e) => ({
     environment: e.ENVIRONMENT,
@@ -210,6 +273,12 @@ export const ConfigSchema = z
     corsOrigins: e.CORS_ORIGINS,
     adminEmails: new Set(e.ADMIN_EMAILS.map(normalizeEmail)),
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    oauth: {
+      /** Checked by the refinement above: every one has its client id and secret, and an issuer where it needs one. */
+      providers: readProviders(e, e.OAUTH_PROVIDERS, e.ENVIRONMENT === 'production', () => {}),
+      /** Where a provider sign-in may send the browser back to; empty: CORS_ORIGINS and the API's own origin. */
+      returnOrigins: e.OAUTH_RETURN_ORIGINS,
+    },
   }))
 
 export type OkpJwk = z.infer<typeof okpJwk>
@@ -246,6 +315,16 @@ export const SETTINGS_HELP: Record<string, { accepts: string; example: string; s
   CORS_ORIGINS: { accepts: 'comma-separated origins, each scheme://host[:port] with no path', example: 'http://localhost:5173,https://app.example.com' },
   ADMIN_EMAILS: { accepts: 'comma-separated email addresses', example: 'ann@example.com,bob@example.com' },
   AUDIT_RETENTION_DAYS: { accepts: 'a whole number of days from 1 to 36500', example: '90' },
+  OAUTH_PROVIDERS: { accepts: 'comma-separated provider names: github, google, or any name of your own for an OpenID Connect provider', example: 'github,google' },
+  OAUTH_RETURN_ORIGINS: { accepts: 'comma-separated origins a provider sign-in may return to (default: CORS_ORIGINS and the API itself)', example: 'https://app.example.com' },
+}
+
+/** What a per-provider setting (`OAUTH_<NAME>_CLIENT_ID`, ...) accepts, for the plain-words report. */
+function providerHelp(setting: string): { accepts: string; example: string; secret?: true } | undefined {
+  if (!/^OAUTH_[A-Z0-9_]+_(CLIENT_ID|CLIENT_SECRET|ISSUER)$/.test(setting)) return undefined
+  if (setting.endsWith('_CLIENT_SECRET')) return { accepts: "the OAuth app's client secret", example: '<from the provider>', secret: true }
+  if (setting.endsWith('_CLIENT_ID')) return { accepts: "the OAuth app's client id", example: '<from the provider>' }
+  return { accepts: 'the https issuer URL of an OpenID Connect provider (http on 127.0.0.1/localhost/[::1] outside production)', example: 'https://login.example.com' }
 }
 
 /** One configuration mistake, in plain words: never a secret's value. */
@@ -273,7 +352,7 @@ function problemsOf(env: Record<string, unknown>, error: z.ZodError): ConfigProb
     const setting = String(issue.path[0] ?? '(environment)')
     if (issue.path.length > 1) nested.set(setting, [...(nested.get(setting) ?? []), issue.path.slice(1).join('.')])
     const message = issue.path.length > 1 ? `has a wrong or missing ${nested.get(setting)!.join(', ')}` : issue.message
-    const help = SETTINGS_HELP[setting]
+    const help = SETTINGS_HELP[setting] ?? providerHelp(setting)
     const key = issue.path.length > 1 ? `${setting}\u0000nested` : `${setting}\u0000${message}`
     problems.set(key, {
       setting,

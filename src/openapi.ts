@@ -60,6 +60,7 @@ function headersOf(route: RouteConfig, extra: readonly ResponseHeader[] = [], su
 }
 
 function successResponse(named: Components, route: RouteConfig, spec: ResponseSpec) {
+  if ('redirect' in spec) return { description: spec.description, headers: headersOf(route, spec.headers, true) }
   const content =
     'html' in spec
       ? { 'text/html': { schema: { type: 'string' } } }
@@ -123,6 +124,7 @@ const HEADERS = {
   },
   'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer', minimum: 0 } },
   Allow: { description: 'The methods this path takes.', schema: { type: 'string' } },
+  Location: { description: 'Where the browser goes next.', schema: { type: 'string', format: 'uri' } },
 } satisfies Record<string, unknown> & Record<ResponseHeader, unknown>
 
 /**

@@ -521,7 +521,7 @@ export function createAuthClient(options: AuthClientOptions) {
       return setUser((await data(api.api.user.profile.$patch({ json: input }))).user)
     },
 
-    /** Deletes the account (password required), ends every session and signs out. */
+    /** Deletes the account (`{password}`; `{}` for an account without one, signed in within 5 minutes), ends every session and signs out. */
     async deleteAccount(input: DeleteAccountInput): Promise<void> {
       await data(api.api.user.profile.$delete({ json: input }))
       endSession('logout')
@@ -552,6 +552,35 @@ export function createAuthClient(options: AuthClientOptions) {
       const own = id === sessionIdOf(accessToken)
       await data(api.api.auth.sessions[':id'].$delete({ param: { id } }))
       if (own) endSession('logout')
+    },
+
+    /** The configured social sign-in providers, for a button each. */
+    async oauthProviders(): Promise<{ name: string; displayName: string }[]> {
+      return (await data(plain.api.auth.oauth.providers.$get())).providers
+    },
+
+    /**
+     * The URL to send the browser to (`location.assign`) for a provider sign-in; it comes back to
+     * `returnTo` with the refresh cookie set (then call `restore()`), or with `?error=CODE` or
+     * `?mfaChallenge=<challengeId>`.
+     */
+    oauthStartUrl(provider: string, returnTo: string): string {
+      return `${options.baseUrl.replace(/\/+$/, '')}/api/auth/oauth/${encodeURIComponent(provider)}/start?returnTo=${encodeURIComponent(returnTo)}`
+    },
+
+    /** Starts adding a provider to the signed-in account: resolves to the URL to send the browser to (valid once, 10 minutes). */
+    async linkProvider(provider: string, returnTo: string): Promise<string> {
+      return (await data(api.api.auth.oauth[':provider'].link.$post({ param: { provider }, json: { returnTo } }))).url
+    },
+
+    /** The provider identities linked to the account. */
+    async identities(): Promise<{ id: string; provider: string; email: string | null; createdAt: string }[]> {
+      return (await data(api.api.auth.identities.$get())).identities
+    },
+
+    /** Unlinks an identity (refused with LAST_SIGN_IN_METHOD when it is the last way in). */
+    async unlinkIdentity(id: string): Promise<void> {
+      await data(api.api.auth.identities[':id'].$delete({ param: { id } }))
     },
   }
   return client

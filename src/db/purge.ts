@@ -12,6 +12,7 @@ export interface PurgeReport {
   otpCodes: number
   auditEvents: number
   loginFailures: number
+  oauthStates: number
 }
 
 async function purgeInBatches(db: Db, table: string, where: SQL): Promise<number> {
@@ -30,7 +31,8 @@ async function purgeInBatches(db: Db, table: string, where: SQL): Promise<number
 /**
  * The nightly clean-up: refresh-token records and sessions that expired or were revoked
  * more than a day ago, spent one-time codes a day past expiry, and audit events older than
- * the retention, and failed-login counters whose window ended a day ago. Live sessions and their
+ * the retention, failed-login counters whose window ended a day ago, and social sign-in flows a
+ * day past their end. Live sessions and their
  * tokens are never touched.
  */
 export async function purgeExpired(db: Db, now: number, auditRetentionDays: number): Promise<PurgeReport> {
@@ -51,5 +53,7 @@ export async function purgeExpired(db: Db, now: number, auditRetentionDays: numb
   const auditEvents = await purgeInBatches(db, 'audit_events', sql`at < ${now - auditRetentionDays * DAY_MS}`)
   // A failure counter whose window ended a day ago counts nothing any more.
   const loginFailures = await purgeInBatches(db, 'login_failures', sql`window_started_at < ${dayAgo}`)
-  return { refreshTokens, sessions, otpCodes, auditEvents, loginFailures }
+  // Social sign-in flows a day past their 10 minutes, spent or not.
+  const oauthStates = await purgeInBatches(db, 'oauth_states', sql`expires_at < ${dayAgo}`)
+  return { refreshTokens, sessions, otpCodes, auditEvents, loginFailures, oauthStates }
 }

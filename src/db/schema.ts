@@ -13,8 +13,8 @@ export const users = sqliteTable(
     /** The name NFKC-normalised and lower-cased (Unicode-aware), for case-insensitive search. */
     nameFolded: text('name_folded').notNull().default(''),
     mobile: text('mobile'),
-    /** Self-describing: `$pbkdf2-sha512$i=<iterations>,p=<0|1>$<salt>$<hash>`. */
-    passwordHash: text('password_hash').notNull(),
+    /** Self-describing: `$pbkdf2-sha512$i=<iterations>,p=<0|1>$<salt>$<hash>`; null for an account with no password (provider sign-in). */
+    passwordHash: text('password_hash'),
     role: text('role', { enum: ['user', 'admin'] }).notNull().default('user'),
     /** Who granted `admin`: `list` (ADMIN_EMAILS, which may take it back) or `admin` (an admin, kept). */
     roleSource: text('role_source', { enum: ['list', 'admin'] }),

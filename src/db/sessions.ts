@@ -48,6 +48,13 @@ export const revokeUserSessions = (db: Db, userId: string, reason: string, now: 
 export const sessionIsLive = (sessionId: string, now: number) =>
   sql`EXISTS (SELECT 1 FROM sessions WHERE id = ${sessionId} AND ${liveSession.sql(now)})`
 
+/** When a live session of a user was established (its sign-in), or nothing. */
+export const sessionStartedAt = (db: Db, userId: string, sessionId: string, now: number) =>
+  db
+    .select({ createdAt: sessions.createdAt })
+    .from(sessions)
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), liveSession.sql(now)))
+
 /** A user's live sessions, newest first (at most 100). */
 export const liveSessionsOf = (db: Db, userId: string, now: number) =>
   db

@@ -43,6 +43,7 @@ export const TAGS = {
   Sessions: "The caller's sessions.",
   Passwords: 'Changing and resetting passwords.',
   Profile: "The caller's own account.",
+  'Social sign-in': 'Signing in with GitHub, Google or any OpenID Connect provider, and linked identities.',
   Admin: 'User administration and the audit trail (role admin).',
   Service: 'Health and the service documents.',
 } as const
@@ -55,13 +56,13 @@ export type Tag = keyof typeof TAGS
 export type Security = 'public' | 'bearer' | 'admin' | 'refresh'
 
 /** Response headers the document describes (components.headers). */
-export type ResponseHeader = 'Set-Cookie'
+export type ResponseHeader = 'Set-Cookie' | 'Location'
 
-/** One response: `data` is wrapped in the success envelope; `json` and `html` are sent as they are. */
+/** One response: `data` is wrapped in the success envelope; `json` and `html` are sent as they are; `redirect` has no body (a `Location`). */
 export type ResponseSpec = {
   description: string
   headers?: readonly ResponseHeader[]
-} & ({ data: z.ZodType } | { json: z.ZodType } | { html: true })
+} & ({ data: z.ZodType } | { json: z.ZodType } | { html: true } | { redirect: true })
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete'
 
@@ -111,7 +112,9 @@ type DeclaredBody<Spec> = Spec extends { data: infer D extends z.ZodType }
   ? { success: true; message?: string; data: z.output<D> }
   : Spec extends { json: infer J extends z.ZodType }
     ? z.output<J>
-    : string
+    : Spec extends { redirect: true }
+      ? undefined
+      : string
 /** The typed responses a handler returns (plain `Response`s, such as c.body, carry no type to check). */
 type TypedOf<Res> = Extract<Awaited<Res>, TypedResponse>
 /**

@@ -42,11 +42,11 @@ export const userRoutes = routes()
   .openapi(
     {
       method: 'delete', path: '/profile', operationId: 'deleteAccount', tag: 'Profile', security: 'bearer',
-      summary: 'Delete the account (password required)',
-      description: 'A soft delete: every session is revoked and the email is free for a new account.',
+      summary: 'Delete the account (password required when it has one)',
+      description: 'A soft delete: every session is revoked and the email is free for a new account. An account without a password sends `{}` from a session signed in within the last 5 minutes (else 403 FORBIDDEN).',
       request: { body: DeleteAccountBody },
       responses: { 200: { description: 'The account was deleted; the cookie is cleared.', data: R.Empty, headers: ['Set-Cookie'] } },
-      errors: ['INVALID_CREDENTIALS', 'RATE_LIMITED'],
+      errors: ['INVALID_CREDENTIALS', 'FORBIDDEN', 'RATE_LIMITED'],
     },
     async (c) => {
       await deleteOwnAccount(deps(c), c.get('auth'), c.req.valid('json').password)

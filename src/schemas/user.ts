@@ -6,4 +6,5 @@ export const ProfileUpdateBody = z
   .strictObject({ name: name.optional(), mobile: mobile.optional() })
   .refine((body) => body.name !== undefined || body.mobile !== undefined, { message: 'name or mobile is required' })
 
-export const DeleteAccountBody = z.strictObject({ password: passwordAttempt })
+/** `password` is required when the account has one; an account without one proves itself by a fresh sign-in instead. */
+export const DeleteAccountBody = z.strictObject({ password: passwordAttempt.optional() })

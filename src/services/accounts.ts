@@ -1,5 +1,5 @@
 import { hashPassword } from '../crypto/password'
-import { revokeUserSessions } from '../db/sessions'
+import { revokeUserSessions, sessionStartedAt } from '../db/sessions'
 import type { UserRow } from '../db/schema'
 import { insertUser, liveUserByEmail, softDeleteUser, updateLiveUser } from '../db/users'
 import { ApiError, causeMatches } from '../errors'
@@ -113,9 +113,25 @@ export async function updateProfile(deps: Deps, userId: string, changes: { name?
   return user
 }
 
-/** Deletes the caller's own account once the password confirms it is them. */
-export async function deleteOwnAccount(deps: Deps, auth: { user: UserRow; sessionId: string }, password: string, now = Date.now()) {
-  deps.defer((await confirmPassword(deps, auth, password, 'wrong_password_on_delete', now)).giveBack)
+/** How recent a sign-in must be to delete an account that has no password to confirm it. */
+export const RECENT_SIGN_IN_MS = 5 * 60_000
+
+/**
+ * Deletes the caller's own account once the password confirms it is them. An account without a
+ * password (provider sign-in) has nothing to re-enter: its session must have been opened in the
+ * last five minutes, so a stolen older token cannot delete it.
+ */
+export async function deleteOwnAccount(deps: Deps, auth: { user: UserRow; sessionId: string }, password: string | undefined, now = Date.now()) {
+  if (auth.user.passwordHash === null) {
+    const [session] = await sessionStartedAt(deps.db, auth.user.id, auth.sessionId, now)
+    if (!session) throw new ApiError('TOKEN_REVOKED')
+    if (now - session.createdAt > RECENT_SIGN_IN_MS) {
+      throw new ApiError('FORBIDDEN', { message: 'Sign in again, then delete the account within 5 minutes.', details: [{ path: 'session', message: 'sign in again first (this account has no password)' }] })
+    }
+  } else {
+    if (password === undefined) throw new ApiError('VALIDATION_ERROR', { details: [{ path: 'password', message: 'is required' }] })
+    deps.defer((await confirmPassword(deps, auth, password, 'wrong_password_on_delete', now)).giveBack)
+  }
   await deleteAccount(deps, auth.user.id, 'self', now)
   audit(deps, { type: 'account_deleted', userId: auth.user.id, sessionId: auth.sessionId }, now)
 }

@@ -20,16 +20,18 @@ import { signIn, type SignInResult } from '../../services/sign-in'
 export async function checkCredentials(deps: Deps, email: string, password: string, now = Date.now()) {
   const { config, db } = deps
   const { user, emailKey, giveBack } = await takeLoginAttempt(deps, email, now)
+  // An account without a password (provider sign-in) runs the dummy hash too and answers as a wrong password.
   const stored = user?.passwordHash ?? dummyPasswordHash()
   const check = await verifyPassword(password, stored, config.passwordPepper)
-  if (!user || !check.valid) {
-    const detail = user ? { reason: 'wrong_password' } : { reason: 'unknown_account', emailDigest: emailKey }
+  if (!user || user.passwordHash === null || !check.valid) {
+    const detail = user ? { reason: user.passwordHash === null ? 'no_password' : 'wrong_password' } : { reason: 'unknown_account', emailDigest: emailKey }
     audit(deps, { type: 'login_failure', userId: user?.id ?? null, detail }, now)
     throw new ApiError('INVALID_CREDENTIALS')
   }
   if (check.needsRehash) {
     // Upgrade the stored work factor while the password is at hand.
-    deps.defer(hashPassword(password, config.passwordPepper).then((passwordHash) => replacePasswordHash(db, user.id, user.passwordHash, passwordHash)))
+    const checked = user.passwordHash
+    deps.defer(hashPassword(password, config.passwordPepper).then((passwordHash) => replacePasswordHash(db, user.id, checked, passwordHash)))
   }
   // Only failures count: a success gives its attempt back, in the caller's next batch.
   return { user, giveBack }
@@ -51,14 +53,24 @@ export async function login(deps: Deps, email: string, password: string, now = D
   return signIn(deps, { user, amr: ['pwd'], also: [giveBack] }, now)
 }
 
+/** An account without a password (provider sign-in) has none to re-enter: it sets one through password/forgot. */
+export const noPassword = (path: string) =>
+  new ApiError('VALIDATION_ERROR', {
+    message: 'This account has no password yet. Set one with password/forgot and password/reset.',
+    details: [{ path, message: 'this account has no password: use password/forgot to set one' }],
+  })
+
 /**
  * A signed-in user re-entering the password (change, delete) spends the same per-email attempts
  * as a login, so a stolen access token cannot guess it without limit. Returns the statement that
  * gives the attempt back, for the caller's batch.
  */
 export async function confirmPassword(deps: Deps, auth: { user: UserRow; sessionId: string }, password: string, reason: string, now: number) {
+  const stored = auth.user.passwordHash
+  // No password to confirm: the caller decides what proves the owner instead (see assertHasPassword).
+  if (stored === null) throw noPassword(reason === 'wrong_current_password' ? 'currentPassword' : 'password')
   const { giveBack } = await takeLoginAttempt(deps, auth.user.email, now)
-  const check = await verifyPassword(password, auth.user.passwordHash, deps.config.passwordPepper)
+  const check = await verifyPassword(password, stored, deps.config.passwordPepper)
   if (!check.valid) {
     audit(deps, { type: 'login_failure', userId: auth.user.id, sessionId: auth.sessionId, detail: { reason } }, now)
     throw new ApiError('INVALID_CREDENTIALS', { message: 'The password is incorrect.' })
@@ -71,11 +83,12 @@ export async function confirmPassword(deps: Deps, auth: { user: UserRow; session
 export async function changePassword(deps: Deps, auth: { user: UserRow; sessionId: string }, currentPassword: string, newPassword: string, now = Date.now()) {
   const { db, config } = deps
   const { giveBack } = await confirmPassword(deps, auth, currentPassword, 'wrong_current_password', now)
+  const checked = auth.user.passwordHash!
   const passwordHash = await hashPassword(newPassword, config.passwordPepper)
   // Only over the hash that was checked, and only while the caller's session is live: a reset
   // or a revocation that landed meanwhile wins.
   const [changed, revoked] = await db.batch([
-    updateLiveUser(db, auth.user.id, { passwordHash, updatedAt: now }, and(hashIs(auth.user.passwordHash), sessionIsLive(auth.sessionId, now))),
+    updateLiveUser(db, auth.user.id, { passwordHash, updatedAt: now }, and(hashIs(checked), sessionIsLive(auth.sessionId, now))),
     revokeUserSessions(db, auth.user.id, 'password_changed', now, { keep: auth.sessionId, guard: passwordWrittenAt(auth.user.id, passwordHash, now) }),
     // A login challenge opened with the old password must not open a session after the change.
     retireLoginCodes(db, auth.user.id, now, passwordWrittenAt(auth.user.id, passwordHash, now)),
