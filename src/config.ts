@@ -161,6 +161,7 @@ export const ConfigSchema = z
     CORS_ORIGINS: origins,
     ADMIN_EMAILS: emails,
     AUDIT_RETENTION_DAYS: retentionDays,
+    MFA_ENCRYPTION_KEY: optionalText.pipe(secret.optional()),
   })
   .superRefine((env, ctx) => {
     const issue = (path: keyof typeof env, message: string) => ctx.addIssue({ code: 'custom', path: [path], message })
@@ -208,6 +209,8 @@ export const ConfigSchema = z
     corsOrigins: e.CORS_ORIGINS,
     adminEmails: new Set(e.ADMIN_EMAILS.map(normalizeEmail)),
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    /** Encrypts authenticator-app secrets and keys recovery-code hashes; absent: the mfa routes answer 503. */
+    mfaEncryptionKey: e.MFA_ENCRYPTION_KEY,
   }))
 
 export type OkpJwk = z.infer<typeof okpJwk>
@@ -243,6 +246,7 @@ export const SETTINGS_HELP: Record<string, { accepts: string; example: string; s
   CORS_ORIGINS: { accepts: 'comma-separated origins, each scheme://host[:port] with no path', example: 'http://localhost:5173,https://app.example.com' },
   ADMIN_EMAILS: { accepts: 'comma-separated email addresses', example: 'ann@example.com,bob@example.com' },
   AUDIT_RETENTION_DAYS: { accepts: 'a whole number of days from 1 to 36500', example: '90' },
+  MFA_ENCRYPTION_KEY: { accepts: 'empty (authenticator apps off: the mfa routes answer 503), or a random string of at least 32 bytes (never change it once apps are enrolled)', example: '<the output of: openssl rand -base64 48>', secret: true },
 }
 
 /** One configuration mistake, in plain words: never a secret's value. */
