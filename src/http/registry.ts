@@ -42,6 +42,7 @@ export const TAGS = {
   Auth: 'Registration, sign-in and tokens.',
   Sessions: "The caller's sessions.",
   Passwords: 'Changing and resetting passwords.',
+  MFA: 'Authenticator apps (TOTP) and recovery codes: the second step after a password or a provider.',
   Profile: "The caller's own account.",
   Admin: 'User administration and the audit trail (role admin).',
   Service: 'Health and the service documents.',
