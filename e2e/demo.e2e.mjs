@@ -21,6 +21,7 @@ import { demoFlow } from './demo.flow.mjs'
 import { docsFlow } from './docs.flow.mjs'
 import { codeFromLog } from './lib/mail.mjs'
 import { runTabs } from './tabs.e2e.mjs'
+import { totpFlow } from './totp.flow.mjs'
 
 const started = performance.now()
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -60,6 +61,7 @@ async function main() {
       REQUIRE_EMAIL_VERIFICATION: 'false',
       CORS_ORIGINS: '',
       ADMIN_EMAILS: '',
+      MFA_ENCRYPTION_KEY: secret(),
     },
   })
   logLines = server.logLines
@@ -73,6 +75,7 @@ async function main() {
   await demoFlow({ context, base: server.base, logLines, results, step, onPage: (page) => (openPage = page) })
   const fromLog = (/** @type {string} */ to, /** @type {string} */ purpose, /** @type {number} */ after) => codeFromLog(logLines, to, purpose, after)
   await runTabs({ context, base: server.base, codeFromLog: fromLog, logLines, step })
+  await totpFlow({ context, base: server.base, logLines, results, step, onPage: (page) => (openPage = page) })
 }
 
 const guard = setTimeout(() => {

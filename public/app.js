@@ -40,6 +40,13 @@ const auth = createAuthClient({
   },
 })
 
+/**
+ * Second steps other modules of the page handle (totp.js): the first whose `handles(methods)` is
+ * true takes a login challenge instead of the mailed-code form.
+ * @type {{ handles: (methods: string[]) => boolean, start: (step: { challengeId: string, expiresIn: number }) => void }[]}
+ */
+export const loginSteps = []
+
 /** The sign-up and sign-in steps in progress (memory only). */
 const pending = { verifyEmail: '', challengeId: '', loginEmail: '' }
 
@@ -261,6 +268,8 @@ onSubmit('login-form', async () => {
     await showSignedIn()
     return
   }
+  const other = loginSteps.find((handler) => handler.handles(step.methods))
+  if (other) return other.start(step)
   pending.challengeId = step.challengeId
   pending.loginEmail = email
   $('otp-email-label').textContent = email
@@ -320,3 +329,5 @@ try {
   sayError(error)
 }
 document.body.dataset.ready = 'true'
+
+export { $, auth, busy, input, onClick, onSubmit, resetForms, say, showSignedIn }
