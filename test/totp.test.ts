@@ -74,6 +74,8 @@ describe('POST /api/auth/mfa/totp/enroll', () => {
     await expectError(await call('/api/auth/mfa/totp/enroll', { token: s.accessToken, json: {} }), 400, 'VALIDATION_ERROR')
     await expectError(await call('/api/auth/mfa/totp/enroll', { token: s.accessToken, json: { password: s.password, secret: 'AAAA' } }), 400, 'VALIDATION_ERROR')
     await expectError(await call('/api/auth/mfa/totp/enroll', { json: { password: s.password } }), 401, 'TOKEN_MISSING')
+    // No body at all is for accounts without a password only.
+    await expectError(await call('/api/auth/mfa/totp/enroll', { method: 'POST', token: s.accessToken }), 400, 'VALIDATION_ERROR')
   })
 
   it('a second enroll replaces the pending one: the first secret no longer activates', async () => {
@@ -312,6 +314,15 @@ describe('DELETE /api/auth/mfa/totp', () => {
     expect(notices(a.email)).not.toContain('totp_removed')
   })
 
+  it('spends a login attempt per wrong code, so a stolen access token cannot guess its way to turning the app off', async () => {
+    const a = await accountWithApp()
+    advance(30_000)
+    const wrong = await codeMatchingNoStep(a.secret)
+    for (let i = 0; i < 5; i++) await expectError(await call('/api/auth/mfa/totp', { method: 'DELETE', token: a.accessToken, json: { code: wrong } }), 401, 'OTP_INVALID')
+    await expectError(await call('/api/auth/mfa/totp', { method: 'DELETE', token: a.accessToken, json: { code: await totpCode(a.secret) } }), 429, 'RATE_LIMITED')
+    expect((await body(await call('/api/auth/mfa', { token: a.accessToken }))).data.totp.enabled).toBe(true)
+  })
+
   it('with a current app code: app and recovery codes gone, the notice sent, login back to the mailed code', async () => {
     const a = await accountWithApp()
     advance(30_000)
@@ -388,6 +399,7 @@ describe('without MFA_ENCRYPTION_KEY', () => {
       const error = await expectError(response, 503, 'CONFIG_ERROR')
       expect(JSON.stringify(error)).not.toContain('MFA_ENCRYPTION_KEY')
     }
+    expect((await body(await call('/api/auth/mfa', { token: s.accessToken, env: off }))).data).toEqual({ totp: null, recoveryCodesLeft: 0, passkeys: 0 })
     expect((await call('/api/auth/profile', { token: s.accessToken, env: off })).status).toBe(200)
     expect((await call('/api/auth/sessions', { token: s.accessToken, env: off })).status).toBe(200)
     expect((await call('/api/auth/login', { json: { email: s.email, password: s.password }, env: off })).status).toBe(200)
