@@ -415,7 +415,7 @@ describe('secrets stay secret', () => {
     await expectError(await mfaVerify(await mfaChallenge(b.email), 'totp', await totpCode(a.secret)), 401, 'OTP_INVALID')
   })
 
-  it('never writes the secret, an app code or a recovery code to the log or the audit trail', async () => {
+  it('never writes the secret, an app code, a recovery code or a challenge id to the log or the audit trail', async () => {
     const lines: string[] = []
     const spies = (['log', 'info', 'warn', 'error'] as const).map((level) => {
       const original = console[level].bind(console)
@@ -428,12 +428,14 @@ describe('secrets stay secret', () => {
       const a = await accountWithApp()
       advance(30_000)
       const code = await totpCode(a.secret)
-      await mfaVerify(await mfaChallenge(a.email), 'totp', await codeMatchingNoStep(a.secret))
-      expect((await mfaVerify(await mfaChallenge(a.email), 'totp', code)).status).toBe(200)
+      const challenges = [await mfaChallenge(a.email), await mfaChallenge(a.email)]
+      await mfaVerify(challenges[0]!, 'totp', await codeMatchingNoStep(a.secret))
+      expect((await mfaVerify(challenges[1]!, 'totp', code)).status).toBe(200)
       expect((await mfaVerify(await mfaChallenge(a.email), 'recovery_code', a.recoveryCodes[0]!)).status).toBe(200)
       const audit = await env.DB.prepare('SELECT detail FROM audit_events WHERE user_id = ?').bind(a.userId).all<{ detail: string | null }>()
       const text = [...lines, ...audit.results.map((r) => r.detail ?? '')].join('\n')
       expect(text).not.toContain(a.secret)
+      for (const challengeId of challenges) expect(text).not.toContain(challengeId)
       expect(text).not.toMatch(new RegExp(`"(code|otp)":"${code}"`))
       for (const recovery of a.recoveryCodes) {
         expect(text).not.toContain(recovery)
