@@ -446,3 +446,14 @@ describe('secrets stay secret', () => {
     }
   })
 })
+
+describe('GET /openapi.json', () => {
+  it('documents the mfa routes and lists MFA_ALREADY_ENABLED among the error codes', async () => {
+    const doc = await body(await call('/openapi.json'))
+    for (const path of ['/api/auth/mfa', '/api/auth/mfa/verify', '/api/auth/mfa/totp/enroll', '/api/auth/mfa/totp/activate', '/api/auth/mfa/totp', '/api/auth/mfa/recovery-codes', '/api/admin/users/{id}/mfa']) {
+      expect(doc.paths[path], path).toBeDefined()
+    }
+    expect(doc.components.schemas.Error.properties.error.enum).toContain('MFA_ALREADY_ENABLED')
+    expect(doc.paths['/api/auth/mfa/totp/enroll'].post.responses['409']).toBeDefined()
+  })
+})
