@@ -17,6 +17,7 @@ export const TEST_BINDINGS = {
   REQUIRE_EMAIL_VERIFICATION: 'false',
   CORS_ORIGINS: 'https://app.test',
   ADMIN_EMAILS: 'admin@example.com',
+  MFA_ENCRYPTION_KEY: 'test-mfa-key-0123456789abcdef0123456789abcdef',
 }
 
 /** The project's name, and so the name of the worker the pool runs this service in. */

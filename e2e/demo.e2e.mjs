@@ -23,6 +23,7 @@ import { oauthFlow } from './oauth.flow.mjs'
 import { codeFromLog } from './lib/mail.mjs'
 import { runTabs } from './tabs.e2e.mjs'
 import { turnstileFlow } from './turnstile.flow.mjs'
+import { totpFlow } from './totp.flow.mjs'
 
 const started = performance.now()
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -62,6 +63,7 @@ async function main() {
       REQUIRE_EMAIL_VERIFICATION: 'false',
       CORS_ORIGINS: '',
       ADMIN_EMAILS: '',
+      MFA_ENCRYPTION_KEY: secret(),
     },
   })
   logLines = server.logLines
@@ -76,6 +78,7 @@ async function main() {
   const fromLog = (/** @type {string} */ to, /** @type {string} */ purpose, /** @type {number} */ after) => codeFromLog(logLines, to, purpose, after)
   await runTabs({ context, base: server.base, codeFromLog: fromLog, logLines, step })
   await turnstileFlow({ context, base: server.base, step })
+  await totpFlow({ context, base: server.base, logLines, results, step, onPage: (page) => (openPage = page) })
   await oauthFlow({ context, root, results, step, onPage: (page) => (openPage = page) })
 }
 

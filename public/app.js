@@ -41,6 +41,13 @@ const auth = createAuthClient({
   },
 })
 
+/**
+ * Second steps other modules of the page handle (totp.js): the first whose `handles(methods)` is
+ * true takes a login challenge instead of the mailed-code form.
+ * @type {{ handles: (methods: string[]) => boolean, start: (step: { challengeId: string, expiresIn: number }) => void }[]}
+ */
+export const loginSteps = []
+
 /** The sign-up and sign-in steps in progress (memory only). */
 const pending = { verifyEmail: '', challengeId: '', loginEmail: '' }
 
@@ -262,6 +269,8 @@ onSubmit('login-form', async () => {
     await showSignedIn()
     return
   }
+  const other = loginSteps.find((handler) => handler.handles(step.methods))
+  if (other) return other.start(step)
   pending.challengeId = step.challengeId
   pending.loginEmail = email
   $('otp-email-label').textContent = email
@@ -322,5 +331,5 @@ try {
 }
 document.body.dataset.ready = 'true'
 
-/** The page's one client, for the other page modules (oauth.js). */
-export { auth }
+/** The page's one client and its helpers, for the other page modules (oauth.js, totp.js). */
+export { $, auth, busy, input, onClick, onSubmit, resetForms, say, showSignedIn }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Bundles the typed auth client (src/client) into public/assets/auth-client.js: one minified
-// ES module for the demo page (and any page) to import; and copies the /docs page's script,
+// ES module for the demo page (and any page) to import; bundles the pinned QR encoder (npm uqr)
+// into public/assets/qr.js for the demo's authenticator-app QR code; and copies the /docs page's script,
 // Scalar's standalone build from the pinned npm package @scalar/api-reference, to
 // public/assets/scalar/standalone.js, so /docs loads nothing from another host. wrangler.toml's
 // [build] command runs it (dev, deploy, dry-run); `npm run test:e2e` too. The output is build
@@ -38,6 +39,21 @@ if (server.length > 0) {
 }
 const bytes = result.metafile.outputs[path.relative(root, outfile)]?.bytes ?? 0
 console.log(`build-client: public/assets/auth-client.js, ${(bytes / 1024).toFixed(1)} KiB from ${inputs.length} modules in ${Date.now() - started} ms`)
+
+// The demo's QR code (public/totp.js draws the otpauth URI as SVG): uqr, pinned in package.json.
+const qr = await build({
+  entryPoints: [path.join(root, 'node_modules/uqr/dist/index.mjs')],
+  outfile: path.join(root, 'public/assets/qr.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  legalComments: 'none',
+  metafile: true,
+  logLevel: 'warning',
+})
+console.log(`build-client: public/assets/qr.js, ${((qr.metafile.outputs['public/assets/qr.js']?.bytes ?? 0) / 1024).toFixed(1)} KiB`)
 
 // The /docs script: the exact file of the pinned package (package.json pins the version).
 // The package exports no path to its browser build: read it from node_modules.

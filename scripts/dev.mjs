@@ -26,7 +26,7 @@ const { envFiles, vars } = envArguments(wranglerArgs)
 const devVarsPath = path.join(root, '.dev.vars')
 const secret = () => randomBytes(48).toString('base64url')
 /** The secrets `npm run dev` makes up when .dev.vars lacks them. */
-const GENERATED = ['ACCESS_TOKEN_SECRET', 'REFRESH_TOKEN_SECRET']
+const GENERATED = ['ACCESS_TOKEN_SECRET', 'REFRESH_TOKEN_SECRET', 'MFA_ENCRYPTION_KEY']
 
 // With --env-file the developer chose the file: it is checked, never written.
 if (envFiles.length === 0) {
@@ -45,7 +45,7 @@ if (envFiles.length === 0) {
         text = new RegExp(`^${name}=.*$`, 'm').test(text) ? text.replace(new RegExp(`^${name}=.*$`, 'm'), line) : `${text.replace(/\n?$/, '\n')}${line}\n`
       }
       writeFileSync(devVarsPath, text, { mode: 0o600 })
-      console.log(`Added ${missing.join(' and ')} (fresh random) to .dev.vars.`)
+      console.log(`Added ${missing.join(', ')} (fresh random) to .dev.vars.`)
     }
   }
 }

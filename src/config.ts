@@ -224,6 +224,7 @@ export const ConfigSchema = z
     AUDIT_RETENTION_DAYS: retentionDays,
     OAUTH_PROVIDERS: providerNames,
     OAUTH_RETURN_ORIGINS: origins,
+    MFA_ENCRYPTION_KEY: optionalText.pipe(secret.optional()),
   })
   .superRefine((env, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message })
@@ -279,6 +280,8 @@ export const ConfigSchema = z
       /** Where a provider sign-in may send the browser back to; empty: CORS_ORIGINS and the API's own origin. */
       returnOrigins: e.OAUTH_RETURN_ORIGINS,
     },
+    /** Encrypts authenticator-app secrets and keys recovery-code hashes; absent: the mfa routes answer 503. */
+    mfaEncryptionKey: e.MFA_ENCRYPTION_KEY,
   }))
 
 export type OkpJwk = z.infer<typeof okpJwk>
@@ -315,6 +318,7 @@ export const SETTINGS_HELP: Record<string, { accepts: string; example: string; s
   CORS_ORIGINS: { accepts: 'comma-separated origins, each scheme://host[:port] with no path', example: 'http://localhost:5173,https://app.example.com' },
   ADMIN_EMAILS: { accepts: 'comma-separated email addresses', example: 'ann@example.com,bob@example.com' },
   AUDIT_RETENTION_DAYS: { accepts: 'a whole number of days from 1 to 36500', example: '90' },
+  MFA_ENCRYPTION_KEY: { accepts: 'empty (authenticator apps off: the mfa routes answer 503), or a random string of at least 32 bytes (never change it once apps are enrolled)', example: '<the output of: openssl rand -base64 48>', secret: true },
   OAUTH_PROVIDERS: { accepts: 'comma-separated provider names: github, google, or any name of your own for an OpenID Connect provider', example: 'github,google' },
   OAUTH_RETURN_ORIGINS: { accepts: 'comma-separated origins a provider sign-in may return to (default: CORS_ORIGINS and the API itself)', example: 'https://app.example.com' },
 }

@@ -1,6 +1,6 @@
 import * as z from 'zod'
 import type { RouterRoute } from 'hono/types'
-import { errorEntry, type ErrorCode } from './errors'
+import { errorCodes, errorEntry, type ErrorCode } from './errors'
 import { declarationOf, TAGS, type ResponseHeader, type ResponseSpec, type RouteConfig, type Security } from './http/registry'
 import * as R from './schemas/responses'
 
@@ -141,6 +141,9 @@ export function openApiDocument(routes: readonly RouterRoute[]): Record<string, 
     ;(paths[path] ??= {})[route.method] = operation(named, route, path)
   }
   schema(named, R.ErrorEnvelope, 'output')
+  // The codes sign-in methods registered (MFA_ALREADY_ENABLED, ...) exist only at run time.
+  const errorField = (named.Error as { properties?: { error?: { enum?: unknown[] } } } | undefined)?.properties?.error
+  if (errorField) errorField.enum = errorCodes()
   return {
     openapi: '3.1.0',
     info: {

@@ -76,10 +76,22 @@ export type ForgotPasswordInput = JsonOf<Auth['password']['forgot']['$post']>
 /** `{email, otp, newPassword}`: the `reset_password` code. */
 export type ResetPasswordInput = JsonOf<Auth['password']['reset']['$post']>
 
+/** What completes a login challenge: a mailed code (`verifyOtp`), or the authenticator app or a recovery code (`verifyMfa`). */
+export type ChallengeMethod = 'email_otp' | 'totp' | 'recovery_code'
+
 /** What `login` resolves to: a code to enter (the default), or a session at once when the OTP step is off. */
 export type LoginResult =
-  | { otpRequired: true; challengeId: string; expiresIn: number }
+  | { otpRequired: true; challengeId: string; expiresIn: number; methods: ChallengeMethod[] }
   | { otpRequired: false; user: User }
+
+/** `{challengeId, method: 'totp' | 'recovery_code', code}` (the client adds `tokenTransport`). */
+export type VerifyMfaInput = Omit<JsonOf<Auth['mfa']['verify']['$post']>, 'tokenTransport'>
+/** `{totp: {enabled, createdAt} | null, recoveryCodesLeft, passkeys}` */
+export type MfaStatus = DataOf<Auth['mfa']['$get']>
+/** `{password}`, or nothing for an account without one. */
+export type EnrollTotpInput = JsonOf<Auth['mfa']['totp']['enroll']['$post']>
+/** `{secret, otpauthUri, expiresIn}`: put `otpauthUri` in a QR code. */
+export type TotpEnrolment = DataOf<Auth['mfa']['totp']['enroll']['$post']>
 
 /** Why the client went to the signed-out state. */
 export interface SignedOutEvent {
@@ -449,7 +461,7 @@ export function createAuthClient(options: AuthClientOptions) {
      */
     async login(input: LoginInput): Promise<LoginResult> {
       const result = await data(plain.api.auth.login.$post({ json: { ...input, ...tokenTransport } }))
-      if ('otpRequired' in result) return { otpRequired: true, challengeId: result.challengeId, expiresIn: result.expiresIn }
+      if ('otpRequired' in result) return { otpRequired: true, challengeId: result.challengeId, expiresIn: result.expiresIn, methods: result.methods }
       newSession(result)
       return { otpRequired: false, user: result.user }
     },
@@ -581,6 +593,38 @@ export function createAuthClient(options: AuthClientOptions) {
     /** Unlinks an identity (refused with LAST_SIGN_IN_METHOD when it is the last way in). */
     async unlinkIdentity(id: string): Promise<void> {
       await data(api.api.auth.identities[':id'].$delete({ param: { id } }))
+    },
+
+    /** Completes a login challenge whose `methods` include `totp` with an app code or a recovery code, and signs in. */
+    async verifyMfa(input: VerifyMfaInput): Promise<User> {
+      const tokens = await data(plain.api.auth.mfa.verify.$post({ json: { ...input, ...tokenTransport } }))
+      newSession(tokens)
+      return tokens.user
+    },
+
+    /** The account's second factors: the authenticator app, recovery codes left, passkeys. */
+    async mfaStatus(): Promise<MfaStatus> {
+      return data(api.api.auth.mfa.$get())
+    },
+
+    /** Starts turning on an authenticator app (password re-entered): the secret and its otpauth URI. */
+    async enrollTotp(input: EnrollTotpInput): Promise<TotpEnrolment> {
+      return data(api.api.auth.mfa.totp.enroll.$post({ json: input }))
+    },
+
+    /** Confirms the app with a code from it; resolves to the ten recovery codes, shown this once. */
+    async activateTotp(input: { code: string }): Promise<string[]> {
+      return (await data(api.api.auth.mfa.totp.activate.$post({ json: input }))).recoveryCodes
+    },
+
+    /** Turns the app off with a current code from it or a recovery code; the recovery codes go too. */
+    async removeTotp(input: { code: string }): Promise<void> {
+      await data(api.api.auth.mfa.totp.$delete({ json: input }))
+    },
+
+    /** A new set of recovery codes (a current app code); the old set stops working. */
+    async regenerateRecoveryCodes(input: { code: string }): Promise<string[]> {
+      return (await data(api.api.auth.mfa['recovery-codes'].$post({ json: input }))).recoveryCodes
     },
   }
   return client

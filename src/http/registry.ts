@@ -42,6 +42,7 @@ export const TAGS = {
   Auth: 'Registration, sign-in and tokens.',
   Sessions: "The caller's sessions.",
   Passwords: 'Changing and resetting passwords.',
+  MFA: 'Authenticator apps (TOTP) and recovery codes: the second step after a password or a provider.',
   Profile: "The caller's own account.",
   'Social sign-in': 'Signing in with GitHub, Google or any OpenID Connect provider, and linked identities.',
   Admin: 'User administration and the audit trail (role admin).',

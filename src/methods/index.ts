@@ -1,9 +1,10 @@
 import { emailOtp } from './email-otp'
 import { oauth } from './oauth'
 import { password } from './password'
+import { totp } from './totp'
 
 /**
  * The sign-in methods of this service, in the order their second steps are asked. Adding a
  * method is a folder under methods/ and one entry here; createApp registers them (registry.ts).
  */
-export const METHODS = [password, emailOtp, oauth] as const
+export const METHODS = [password, totp, emailOtp, oauth] as const

@@ -7,6 +7,7 @@ import { encodeCursor } from '../schemas/common'
 import * as R from '../schemas/responses'
 import { adminDeleteUser, banUser, changeRole, getUser, listUsers, revokeSessionsOf, unbanUser, adminView } from '../services/admin'
 import { listAuditEvents } from '../services/audit'
+import { adminResetMfa } from '../methods/totp/rules'
 
 /** User administration and the audit trail, mounted at /api/admin. Admins only (`security: 'admin'` installs the guard). */
 export const adminRoutes = routes()
@@ -105,6 +106,20 @@ export const adminRoutes = routes()
     async (c) => {
       const revoked = await revokeSessionsOf(deps(c), c.get('auth').userId, c.req.valid('param').id)
       return ok(c, { revoked }, 200, 'Sessions ended.')
+    },
+  )
+
+  .openapi(
+    {
+      method: 'delete', path: '/users/:id/mfa', operationId: 'resetUserMfa', tag: 'Admin', security: 'admin',
+      summary: "Remove a user's authenticator app and recovery codes (lost phone); passkeys stay",
+      request: { params: UserIdParams },
+      responses: { 200: { description: 'The app and recovery codes were removed.', data: R.Empty } },
+      errors: ['NOT_FOUND'],
+    },
+    async (c) => {
+      await adminResetMfa(deps(c), c.get('auth').userId, c.req.valid('param').id)
+      return ok(c, {}, 200, 'Authenticator app and recovery codes removed.')
     },
   )
 

@@ -31,6 +31,8 @@ export interface StoredCode {
   expiresAt: number
   /** A login code: the methods of the first factor it follows. */
   amr?: string[]
+  /** A login challenge: what completes it (absent: a mailed code, `email_otp`). */
+  methods?: string[]
 }
 
 /** Where a code lives in KV: login codes under their challenge, the others under their account. */
@@ -161,6 +163,9 @@ export interface Redeemable {
 /** The writes a right code authorises, each guarded on `spent` (true only once this batch spent the code). */
 export type Authorised<T extends readonly BatchItem<'sqlite'>[]> = (spent: SQL, stored: StoredCode) => T | Promise<T>
 
+/** Whether a presented code is right for a stored one; by default, its keyed hash matches. */
+export type CodeCheck = (stored: StoredCode, code: string) => Promise<boolean>
+
 /** Wrong codes allowed per email address and purpose in OTP_BUDGET_WINDOW_MS, across all its codes. */
 export const OTP_BUDGET = 10
 export const OTP_BUDGET_WINDOW_MS = 24 * 3600_000
@@ -179,6 +184,8 @@ export async function redeemCode<T extends readonly BatchItem<'sqlite'>[]>(
   code: string,
   now: number,
   authorise: Authorised<T>,
+  /** A challenge completed by something other than a mailed code (an authenticator app) checks it here. */
+  check?: CodeCheck,
 ): Promise<{ stored: StoredCode; results: BatchResponse<T> }> {
   if (target.email !== undefined) await assertBudget(deps, target.email, target.purpose, now)
   const read = target.key ? await readCode(deps, target.key) : undefined
@@ -191,7 +198,7 @@ export async function redeemCode<T extends readonly BatchItem<'sqlite'>[]>(
   }
   const email = target.email ?? owned.email
   if (target.email === undefined) await assertBudget(deps, email, target.purpose, now)
-  const stored = await checkCode(deps, owned, code, email, now, target.uniform === true)
+  const stored = await checkCode(deps, owned, code, email, now, target.uniform === true, check)
   const marker = crypto.randomUUID()
   const writes = await authorise(spentBy(stored.codeId, marker), stored)
   const [spent, ...results] = (await deps.db.batch([spendCode(deps.db, stored.codeId, marker, now, OTP_MAX_TRIES), ...writes])) as [
@@ -231,8 +238,8 @@ const invalid = (attemptsLeft: number | undefined) =>
   new ApiError('OTP_INVALID', { details: [{ path: 'otp', message: 'is incorrect', ...(attemptsLeft !== undefined ? { attemptsLeft } : {}) }] })
 
 /** A right code returns as it is; a wrong one spends a try (and budget) and throws OTP_INVALID, or burns the code. */
-async function checkCode(deps: Deps, stored: StoredCode, code: string, email: string, now: number, uniform: boolean): Promise<StoredCode> {
-  if (timingSafeEqual(await codeHash(deps, stored.codeId, code), stored.hash)) return stored
+async function checkCode(deps: Deps, stored: StoredCode, code: string, email: string, now: number, uniform: boolean, check?: CodeCheck): Promise<StoredCode> {
+  if (check ? await check(stored, code) : timingSafeEqual(await codeHash(deps, stored.codeId, code), stored.hash)) return stored
 
   // A wrong second-step code is a failed login too (the per-email lockout); it is never given back.
   if (stored.purpose === 'login') await takeLoginAttempt(deps, email, now).catch(ignoreRateLimited)

@@ -46,7 +46,8 @@ export async function completeLogin(deps: Deps, challengeId: string, code: strin
 export async function resendLoginCode(deps: Deps, challengeId: string, now = Date.now()) {
   const key = codeKey.challenge(challengeId)
   const stored = await readCode(deps, key)
-  if (!stored || stored.expiresAt <= now || stored.purpose !== 'login') throw new ApiError('OTP_EXPIRED')
+  // A challenge an authenticator app completes is never turned into a mailed code (no downgrade).
+  if (!stored || stored.expiresAt <= now || stored.purpose !== 'login' || (stored.methods && !stored.methods.includes('email_otp'))) throw new ApiError('OTP_EXPIRED')
   await issueCode(deps, { userId: stored.userId, email: stored.email, purpose: 'login', key, replaces: stored.codeId, ...(stored.amr ? { amr: stored.amr } : {}) }, now)
   return { challengeId, expiresIn: deps.config.otpTtl }
 }
