@@ -161,6 +161,9 @@ export const ConfigSchema = z
     CORS_ORIGINS: origins,
     ADMIN_EMAILS: emails,
     AUDIT_RETENTION_DAYS: retentionDays,
+    WEBAUTHN_RP_ID: optionalText.pipe(z.string().regex(/^(?=.{1,253}$)[a-z0-9-]+(\.[a-z0-9-]+)*$/, 'is not a host name (lower case, no scheme, port or path)').optional()),
+    WEBAUTHN_RP_NAME: z.preprocess(emptyToUndefined, z.string().max(100).default('edge-auth')),
+    WEBAUTHN_ORIGINS: origins,
   })
   .superRefine((env, ctx) => {
     const issue = (path: keyof typeof env, message: string) => ctx.addIssue({ code: 'custom', path: [path], message })
@@ -174,6 +177,14 @@ export const ConfigSchema = z
     if (production && env.EMAIL_DELIVERY === 'console') issue('EMAIL_DELIVERY', 'is console, which is refused in production (codes would go to the logs)')
     // In production the issuer is configuration, never the Host a request happened to name.
     if (production && !env.JWT_ISSUER) issue('JWT_ISSUER', 'is required in production')
+    // A browser refuses a ceremony whose RP id is not the origin's host or a parent domain of it.
+    if (env.WEBAUTHN_RP_ID) {
+      const rpId = env.WEBAUTHN_RP_ID
+      for (const origin of env.WEBAUTHN_ORIGINS.length ? env.WEBAUTHN_ORIGINS : env.CORS_ORIGINS) {
+        const host = new URL(origin).hostname
+        if (host !== rpId && !host.endsWith(`.${rpId}`)) issue(env.WEBAUTHN_ORIGINS.length ? 'WEBAUTHN_ORIGINS' : 'CORS_ORIGINS', `has "${origin}", whose host is not WEBAUTHN_RP_ID (${rpId}) or under it`)
+      }
+    }
     if (production) {
       for (const [name, floor] of Object.entries(PRODUCTION_FLOORS) as [keyof typeof PRODUCTION_FLOORS, number][]) {
         if (env[name] < floor) issue(name, `is shorter than ${formatDuration(floor)}, the production minimum`)
@@ -208,6 +219,10 @@ export const ConfigSchema = z
     corsOrigins: e.CORS_ORIGINS,
     adminEmails: new Set(e.ADMIN_EMAILS.map(normalizeEmail)),
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    /** The passkey relying party; unset parts default to the API's own (see methods/passkey/relying-party.ts). */
+    webauthnRpId: e.WEBAUTHN_RP_ID,
+    webauthnRpName: e.WEBAUTHN_RP_NAME,
+    webauthnOrigins: e.WEBAUTHN_ORIGINS,
   }))
 
 export type OkpJwk = z.infer<typeof okpJwk>
@@ -243,6 +258,9 @@ export const SETTINGS_HELP: Record<string, { accepts: string; example: string; s
   CORS_ORIGINS: { accepts: 'comma-separated origins, each scheme://host[:port] with no path', example: 'http://localhost:5173,https://app.example.com' },
   ADMIN_EMAILS: { accepts: 'comma-separated email addresses', example: 'ann@example.com,bob@example.com' },
   AUDIT_RETENTION_DAYS: { accepts: 'a whole number of days from 1 to 36500', example: '90' },
+  WEBAUTHN_RP_ID: { accepts: "empty (the API's host name), or the host name passkeys belong to: the API's host or a parent domain of it and of every WEBAUTHN_ORIGINS entry", example: 'example.com' },
+  WEBAUTHN_RP_NAME: { accepts: 'the name a browser shows when it creates a passkey (up to 100 characters)', example: 'edge-auth' },
+  WEBAUTHN_ORIGINS: { accepts: "empty (the API's origin plus CORS_ORIGINS), or comma-separated origins, each scheme://host[:port], where passkey ceremonies may run", example: 'https://app.example.com,https://auth.example.com' },
 }
 
 /** One configuration mistake, in plain words: never a secret's value. */
