@@ -42,6 +42,7 @@ export const TAGS = {
   Auth: 'Registration, sign-in and tokens.',
   Sessions: "The caller's sessions.",
   Passwords: 'Changing and resetting passwords.',
+  Passkeys: 'WebAuthn passkeys: register and manage them, sign in with one.',
   Profile: "The caller's own account.",
   Admin: 'User administration and the audit trail (role admin).',
   Service: 'Health and the service documents.',
