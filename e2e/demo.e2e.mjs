@@ -19,6 +19,7 @@ import { onStop, startWranglerDev, stopAll } from '../scripts/lib/processes.mjs'
 import { CHROMIUM, launchChromium } from './lib/browser.mjs'
 import { demoFlow } from './demo.flow.mjs'
 import { docsFlow } from './docs.flow.mjs'
+import { passkeyFlow } from './passkey.flow.mjs'
 import { codeFromLog } from './lib/mail.mjs'
 import { runTabs } from './tabs.e2e.mjs'
 
@@ -73,6 +74,7 @@ async function main() {
   await demoFlow({ context, base: server.base, logLines, results, step, onPage: (page) => (openPage = page) })
   const fromLog = (/** @type {string} */ to, /** @type {string} */ purpose, /** @type {number} */ after) => codeFromLog(logLines, to, purpose, after)
   await runTabs({ context, base: server.base, codeFromLog: fromLog, logLines, step })
+  await passkeyFlow({ context, base: server.base, logLines, step, onPage: (page) => (openPage = page) })
 }
 
 const guard = setTimeout(() => {

@@ -320,3 +320,6 @@ try {
   sayError(error)
 }
 document.body.dataset.ready = 'true'
+
+// For the page's other modules (passkeys.js): the one client, and the page's helpers.
+export { auth, busy, onClick, say, showSignedIn, when }
