@@ -1,4 +1,8 @@
+import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { getDb } from '../src/db/client'
+import { purgeExpired } from '../src/db/purge'
+import { insertChallenge } from '../src/methods/passkey/queries'
 import { liveUserById } from '../src/db/users'
 import { ApiError } from '../src/errors'
 import { removePasskey } from '../src/methods/passkey/rules'
@@ -60,5 +64,20 @@ describe('removePasskey (rules)', () => {
     const { deps } = testDeps()
     const [user] = await liveUserById(deps.db, s.userId)
     expect(await codeOf(removePasskey(deps, { user: user!, sessionId: 'x' }, passkey.id))).toBe('ok')
+  })
+})
+
+describe('the nightly clean-up', () => {
+  it('deletes WebAuthn challenges past their end and keeps open ones', async () => {
+    const db = getDb(env.DB)
+    const now = Date.now()
+    const old = crypto.randomUUID()
+    const open = crypto.randomUUID()
+    await insertChallenge(db, { id: old, challengeHash: 'x', ceremony: 'authentication', userId: null, createdAt: now - 600_000, expiresAt: now - 300_000 })
+    await insertChallenge(db, { id: open, challengeHash: 'y', ceremony: 'authentication', userId: null, createdAt: now, expiresAt: now + 300_000 })
+    const report = await purgeExpired(db, now, 90)
+    expect(report.webauthnChallenges).toBeGreaterThanOrEqual(1)
+    const left = await env.DB.prepare('SELECT id FROM webauthn_challenges WHERE id IN (?, ?)').bind(old, open).all<{ id: string }>()
+    expect(left.results.map((r) => r.id)).toEqual([open])
   })
 })

@@ -12,6 +12,7 @@ export interface PurgeReport {
   otpCodes: number
   auditEvents: number
   loginFailures: number
+  webauthnChallenges: number
 }
 
 async function purgeInBatches(db: Db, table: string, where: SQL): Promise<number> {
@@ -30,7 +31,7 @@ async function purgeInBatches(db: Db, table: string, where: SQL): Promise<number
 /**
  * The nightly clean-up: refresh-token records and sessions that expired or were revoked
  * more than a day ago, spent one-time codes a day past expiry, and audit events older than
- * the retention, and failed-login counters whose window ended a day ago. Live sessions and their
+ * the retention, failed-login counters whose window ended a day ago, and expired WebAuthn challenges. Live sessions and their
  * tokens are never touched.
  */
 export async function purgeExpired(db: Db, now: number, auditRetentionDays: number): Promise<PurgeReport> {
@@ -51,5 +52,7 @@ export async function purgeExpired(db: Db, now: number, auditRetentionDays: numb
   const auditEvents = await purgeInBatches(db, 'audit_events', sql`at < ${now - auditRetentionDays * DAY_MS}`)
   // A failure counter whose window ended a day ago counts nothing any more.
   const loginFailures = await purgeInBatches(db, 'login_failures', sql`window_started_at < ${dayAgo}`)
-  return { refreshTokens, sessions, otpCodes, auditEvents, loginFailures }
+  // An open WebAuthn ceremony lives 5 minutes; one past its end can never be spent.
+  const webauthnChallenges = await purgeInBatches(db, 'webauthn_challenges', sql`expires_at < ${now}`)
+  return { refreshTokens, sessions, otpCodes, auditEvents, loginFailures, webauthnChallenges }
 }

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm'
+import { and, asc, count, eq, gt, inArray, isNull, sql, type SQL } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { users } from '../../db/schema'
 import { passkeys, passkeyUsers, webauthnChallenges, type Ceremony } from './schema'
@@ -24,9 +24,6 @@ export const takeChallenge = (db: Db, id: string, ceremony: Ceremony, userId: st
       ),
     )
     .returning()
-
-/** Challenges past their end (the nightly clean-up). */
-export const purgeChallenges = (db: Db, now: number) => db.delete(webauthnChallenges).where(lt(webauthnChallenges.expiresAt, now))
 
 /** The account's handle, created on first use; concurrent first uses agree on one. */
 export const ensureHandle = (db: Db, userId: string, fresh: string) =>
