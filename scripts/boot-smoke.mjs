@@ -30,8 +30,11 @@ try {
   const empty = path.join(out, 'empty.mjs')
   writeFileSync(empty, 'export default { fetch: () => new Response("ok") }\n')
 
-  const secret = (label) => `boot-smoke-${label}-secret-0123456789abcdef0123`
-  /** Starts one worker, asks /health, and stops it; returns the time to ready and the answer. */
+  const secret = (/** @type {string} */ label) => `boot-smoke-${label}-secret-0123456789abcdef0123`
+  /**
+   * Starts one worker, asks /health, and stops it; returns the time to ready and the answer.
+   * @param {string} scriptPath
+   */
   async function start(scriptPath) {
     const started = performance.now()
     const mf = new Miniflare({
@@ -48,7 +51,7 @@ try {
         REFRESH_TOKEN_SECRET: secret('refresh'),
       },
       // The worker's request log lines are noise here; its errors still reach stderr.
-      handleRuntimeStdio(stdout, stderr) {
+      handleRuntimeStdio(/** @type {import('node:stream').Readable} */ stdout, /** @type {import('node:stream').Readable} */ stderr) {
         stdout.resume()
         stderr.pipe(process.stderr)
       },
@@ -64,13 +67,14 @@ try {
     }
   }
 
-  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+  const median = (/** @type {number[]} */ values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
   const bundle = path.join(out, 'index.js')
   const first = await start(bundle)
   assert.equal(first.status, 200, `GET /health answered ${first.status}: ${first.text.slice(0, 300)}`)
   const health = JSON.parse(first.text)
   assert.equal((health.data ?? health).status, 'ok', `GET /health answered ${first.text.slice(0, 300)}`)
   const app = [first.readyMs]
+  /** @type {number[]} */
   const base = []
   for (let i = 1; i < RUNS; i++) app.push((await start(bundle)).readyMs)
   for (let i = 0; i < RUNS; i++) base.push((await start(empty)).readyMs)

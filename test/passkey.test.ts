@@ -369,3 +369,34 @@ describe('the admin user object', () => {
     expect((await body(response)).data.user.mfa).toMatchObject({ passkeys: 2 })
   })
 })
+
+describe('secrets in logs and audit details', () => {
+  it('never writes a challenge or a client data blob to the log or the audit trail', async () => {
+    // Spies that call through (the mailbox helper reads console.log too) and keep every line.
+    const spies = (['log', 'info', 'warn', 'error'] as const).map((level) => vi.spyOn(console, level))
+    try {
+      const s = await signIn()
+      const { challengeId, options } = await registerOptions(s.accessToken)
+      const authenticator = new SoftAuthenticator(ORIGIN)
+      const { json } = await authenticator.register(options)
+      expect((await call('/api/auth/passkeys/register/verify', { token: s.accessToken, json: { challengeId, credential: json } })).status).toBe(201)
+      const login = await loginOptions()
+      const assertion = await authenticator.login(login.options, { counter: 0 })
+      await call('/api/auth/passkeys/login/verify', { json: { challengeId: login.challengeId, credential: assertion } })
+      // A refused one too: its reason is logged, never its material.
+      const again = await loginOptions()
+      const stale = await authenticator.login(again.options, { origin: 'https://evil.test' })
+      await call('/api/auth/passkeys/login/verify', { json: { challengeId: again.challengeId, credential: stale } })
+      const audit = await env.DB.prepare('SELECT detail FROM audit_events WHERE user_id = ?').bind(s.userId).all<{ detail: string | null }>()
+      const lines = spies.flatMap((spy) => spy.mock.calls.map((args: unknown[]) => args.map(String).join(' ')))
+      const written = [...lines, ...audit.results.map((row) => row.detail ?? '')].join('\n')
+      for (const secret of [options.challenge, login.options.challenge, again.options.challenge, json.response.clientDataJSON, assertion.response.signature]) {
+        expect(written).not.toContain(secret)
+      }
+      // The refusal's reason is recorded, in words.
+      expect(written).toContain('an origin that is not allowed')
+    } finally {
+      for (const spy of spies) spy.mockRestore()
+    }
+  })
+})
