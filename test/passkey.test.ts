@@ -202,6 +202,20 @@ describe('POST /api/auth/passkeys/login/verify', () => {
     expect(row).toMatchObject({ counter: 1, last_used_at: expect.any(Number) })
   })
 
+  it.each(['EdDSA', 'RS256'] as const)('registers and signs in with an %s passkey', async (algorithm) => {
+    const s = await signIn()
+    const { authenticator, passkey } = await addPasskey(s, new SoftAuthenticator(ORIGIN, algorithm))
+    expect((await passkeyLogin(authenticator)).response.status).toBe(200)
+    const row = await env.DB.prepare('SELECT algorithm FROM passkeys WHERE id = ?').bind(passkey.id).first<{ algorithm: number }>()
+    expect(row?.algorithm).toBe(algorithm === 'EdDSA' ? -8 : -257)
+    // A signature by another key of the same kind does not verify.
+    const other = new SoftAuthenticator(ORIGIN, algorithm)
+    await other.register({ rp: { id: 'auth.test' }, user: { id: 'AAAA' }, challenge: 'AAAA' })
+    const mine = authenticator.credentials[0]!
+    const forged = { ...other.credentials[0]!, id: mine.id, userHandle: mine.userHandle }
+    await expectError((await passkeyLogin(authenticator, { credential: forged })).response, 401, 'PASSKEY_INVALID')
+  })
+
   it('hands the refresh token in the body with tokenTransport "body"', async () => {
     const s = await signIn()
     const { authenticator } = await addPasskey(s)

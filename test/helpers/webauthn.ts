@@ -2,12 +2,14 @@
  * A software WebAuthn authenticator, for driving the passkey routes as a browser and a platform
  * authenticator would. It documents the protocol the service checks:
  *
- * - registration (`navigator.credentials.create`): the authenticator makes an ES256 key pair and
+ * - registration (`navigator.credentials.create`): the authenticator makes a key pair (ES256 by
+ *   default; EdDSA and RS256 on request) and
  *   returns an attestation object, the CBOR map `{fmt: "none", attStmt: {}, authData}`, where
  *   authData = SHA-256(rpId) | flags | signCount (4 bytes) | AAGUID | credential id length | id |
  *   the public key as a COSE map;
  * - sign-in (`navigator.credentials.get`): authData = SHA-256(rpId) | flags | signCount, and the
- *   signature is ECDSA P-256 / SHA-256 over authData || SHA-256(clientDataJSON), DER-encoded;
+ *   signature is over authData || SHA-256(clientDataJSON): for ES256 ECDSA P-256 / SHA-256,
+ *   DER-encoded; for EdDSA Ed25519; for RS256 RSASSA-PKCS1-v1_5 / SHA-256;
  * - clientDataJSON is what the browser adds: `{type, challenge, origin, crossOrigin}`.
  *
  * Results are the JSON forms a browser's `credential.toJSON()` gives (binary as base64url).
@@ -86,10 +88,35 @@ export interface Tamper {
   reuse?: SoftCredential
 }
 
+export type SoftAlgorithm = 'ES256' | 'EdDSA' | 'RS256'
+
 export interface SoftCredential {
   id: string
   keys: CryptoKeyPair
   userHandle: string
+  algorithm: SoftAlgorithm
+}
+
+/** Per algorithm: how the key is made, its COSE_Key map, and how it signs. */
+const KINDS: Record<SoftAlgorithm, { generate: Parameters<SubtleCrypto['generateKey']>[0]; cose(jwk: JsonWebKey): Map<number, Cbor>; sign(key: CryptoKey, data: Uint8Array): Promise<Uint8Array> }> = {
+  // kty EC2 (1: 2), alg ES256 (3: -7), crv P-256 (-1: 1), x (-2), y (-3).
+  ES256: {
+    generate: { name: 'ECDSA', namedCurve: 'P-256' },
+    cose: (jwk) => new Map<number, Cbor>([[1, 2], [3, -7], [-1, 1], [-2, fromB64url(jwk.x!)], [-3, fromB64url(jwk.y!)]]),
+    sign: async (key, data) => rawToDer(new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, data))),
+  },
+  // kty OKP (1: 1), alg EdDSA (3: -8), crv Ed25519 (-1: 6), x (-2).
+  EdDSA: {
+    generate: { name: 'Ed25519' },
+    cose: (jwk) => new Map<number, Cbor>([[1, 1], [3, -8], [-1, 6], [-2, fromB64url(jwk.x!)]]),
+    sign: async (key, data) => new Uint8Array(await crypto.subtle.sign({ name: 'Ed25519' }, key, data)),
+  },
+  // kty RSA (1: 3), alg RS256 (3: -257), n (-1), e (-2).
+  RS256: {
+    generate: { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: Uint8Array.of(1, 0, 1), hash: 'SHA-256' },
+    cose: (jwk) => new Map<number, Cbor>([[1, 3], [3, -257], [-1, fromB64url(jwk.n!)], [-2, fromB64url(jwk.e!)]]),
+    sign: async (key, data) => new Uint8Array(await crypto.subtle.sign({ name: 'RSASSA-PKCS1-v1_5' }, key, data)),
+  },
 }
 
 /** One authenticator with its own key pairs, at one browser origin (the page's). */
@@ -99,7 +126,7 @@ export class SoftAuthenticator {
 
   constructor(
     readonly origin: string,
-    readonly rpIdDefault?: string,
+    readonly algorithm: SoftAlgorithm = 'ES256',
   ) {}
 
   #clientData(type: string, challenge: string, t: Tamper) {
@@ -113,14 +140,14 @@ export class SoftAuthenticator {
 
   /** `navigator.credentials.create({ publicKey: options })`, then `toJSON()`. */
   async register(options: { rp: { id?: string }; user: { id: string }; challenge: string }, t: Tamper = {}) {
-    const keys = t.reuse?.keys ?? ((await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair)
+    const algorithm = t.reuse?.algorithm ?? this.algorithm
+    const keys = t.reuse?.keys ?? ((await crypto.subtle.generateKey(KINDS[algorithm].generate, true, ['sign', 'verify'])) as CryptoKeyPair)
     const jwk = (await crypto.subtle.exportKey('jwk', keys.publicKey)) as JsonWebKey
     const idBytes = t.reuse ? fromB64url(t.reuse.id) : crypto.getRandomValues(new Uint8Array(16))
-    const credential: SoftCredential = { id: b64url(idBytes), keys, userHandle: options.user.id }
-    // COSE_Key: kty EC2 (1: 2), alg ES256 (3: -7), crv P-256 (-1: 1), x (-2), y (-3).
-    const coseKey = cbor(new Map<number, Cbor>([[1, 2], [3, -7], [-1, 1], [-2, fromB64url(jwk.x!)], [-3, fromB64url(jwk.y!)]]))
+    const credential: SoftCredential = { id: b64url(idBytes), keys, userHandle: options.user.id, algorithm }
+    const coseKey = cbor(KINDS[algorithm].cose(jwk))
     const attested = concat(new Uint8Array(16), Uint8Array.of(idBytes.length >> 8, idBytes.length & 0xff), idBytes, coseKey)
-    const rpId = t.rpId ?? options.rp.id ?? this.rpIdDefault!
+    const rpId = t.rpId ?? options.rp.id ?? new URL(this.origin).hostname
     const authData = await this.#authData(rpId, (t.flags ?? FLAGS.UP | FLAGS.UV) | FLAGS.AT, t.counter ?? this.counter, attested)
     const attestationObject = cbor(new Map<string, Cbor>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]))
     this.credentials.push(credential)
@@ -149,7 +176,7 @@ export class SoftAuthenticator {
     const authData = await this.#authData(t.rpId ?? options.rpId, t.flags ?? FLAGS.UP | FLAGS.UV, counter)
     const clientDataJSON = this.#clientData('webauthn.get', options.challenge, t)
     const signed = concat(authData, await sha256(clientDataJSON))
-    const raw = new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, credential.keys.privateKey, signed))
+    const signature = await KINDS[credential.algorithm].sign(credential.keys.privateKey, signed)
     return {
       id: credential.id,
       rawId: credential.id,
@@ -157,7 +184,7 @@ export class SoftAuthenticator {
       response: {
         clientDataJSON: b64url(clientDataJSON),
         authenticatorData: b64url(authData),
-        signature: b64url(rawToDer(raw)),
+        signature: b64url(signature),
         ...(t.userHandle === null ? {} : { userHandle: t.userHandle ?? credential.userHandle }),
       },
       authenticatorAttachment: 'platform' as const,
