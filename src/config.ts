@@ -182,7 +182,9 @@ export const ConfigSchema = z
       const rpId = env.WEBAUTHN_RP_ID
       for (const origin of env.WEBAUTHN_ORIGINS.length ? env.WEBAUTHN_ORIGINS : env.CORS_ORIGINS) {
         const host = new URL(origin).hostname
-        if (host !== rpId && !host.endsWith(`.${rpId}`)) issue(env.WEBAUTHN_ORIGINS.length ? 'WEBAUTHN_ORIGINS' : 'CORS_ORIGINS', `has "${origin}", whose host is not WEBAUTHN_RP_ID (${rpId}) or under it`)
+        if (host === rpId || host.endsWith(`.${rpId}`)) continue
+        if (env.WEBAUTHN_ORIGINS.length) issue('WEBAUTHN_ORIGINS', `has "${origin}", whose host is not WEBAUTHN_RP_ID (${rpId}) or under it`)
+        else issue('CORS_ORIGINS', `has "${origin}", outside WEBAUTHN_RP_ID (${rpId}), and WEBAUTHN_ORIGINS is empty so passkeys would be offered there: set WEBAUTHN_ORIGINS to the origins that use passkeys`)
       }
     }
     if (production) {
