@@ -20,6 +20,7 @@ import { CHROMIUM, launchChromium } from './lib/browser.mjs'
 import { demoFlow } from './demo.flow.mjs'
 import { docsFlow } from './docs.flow.mjs'
 import { oauthFlow } from './oauth.flow.mjs'
+import { passkeyFlow } from './passkey.flow.mjs'
 import { codeFromLog } from './lib/mail.mjs'
 import { runTabs } from './tabs.e2e.mjs'
 import { turnstileFlow } from './turnstile.flow.mjs'
@@ -79,6 +80,7 @@ async function main() {
   await runTabs({ context, base: server.base, codeFromLog: fromLog, logLines, step })
   await turnstileFlow({ context, base: server.base, step })
   await totpFlow({ context, base: server.base, logLines, results, step, onPage: (page) => (openPage = page) })
+  await passkeyFlow({ context, base: server.base, logLines, step, onPage: (page) => (openPage = page) })
   await oauthFlow({ context, root, results, step, onPage: (page) => (openPage = page) })
 }
 

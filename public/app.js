@@ -331,5 +331,5 @@ try {
 }
 document.body.dataset.ready = 'true'
 
-/** The page's one client and its helpers, for the other page modules (oauth.js, totp.js). */
-export { $, auth, busy, input, onClick, onSubmit, resetForms, say, showSignedIn }
+/** The page's one client and its helpers, for the other page modules (oauth.js, totp.js, passkeys.js). */
+export { $, auth, busy, input, onClick, onSubmit, resetForms, say, showSignedIn, when }

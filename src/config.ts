@@ -225,6 +225,9 @@ export const ConfigSchema = z
     OAUTH_PROVIDERS: providerNames,
     OAUTH_RETURN_ORIGINS: origins,
     MFA_ENCRYPTION_KEY: optionalText.pipe(secret.optional()),
+    WEBAUTHN_RP_ID: optionalText.pipe(z.string().regex(/^(?=.{1,253}$)[a-z0-9-]+(\.[a-z0-9-]+)*$/, 'is not a host name (lower case, no scheme, port or path)').optional()),
+    WEBAUTHN_RP_NAME: z.preprocess(emptyToUndefined, z.string().max(100).default('edge-auth')),
+    WEBAUTHN_ORIGINS: origins,
   })
   .superRefine((env, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message })
@@ -238,6 +241,16 @@ export const ConfigSchema = z
     if (production && env.EMAIL_DELIVERY === 'console') issue('EMAIL_DELIVERY', 'is console, which is refused in production (codes would go to the logs)')
     // In production the issuer is configuration, never the Host a request happened to name.
     if (production && !env.JWT_ISSUER) issue('JWT_ISSUER', 'is required in production')
+    // A browser refuses a ceremony whose RP id is not the origin's host or a parent domain of it.
+    if (env.WEBAUTHN_RP_ID) {
+      const rpId = env.WEBAUTHN_RP_ID
+      for (const origin of env.WEBAUTHN_ORIGINS.length ? env.WEBAUTHN_ORIGINS : env.CORS_ORIGINS) {
+        const host = new URL(origin).hostname
+        if (host === rpId || host.endsWith(`.${rpId}`)) continue
+        if (env.WEBAUTHN_ORIGINS.length) issue('WEBAUTHN_ORIGINS', `has "${origin}", whose host is not WEBAUTHN_RP_ID (${rpId}) or under it`)
+        else issue('CORS_ORIGINS', `has "${origin}", outside WEBAUTHN_RP_ID (${rpId}), and WEBAUTHN_ORIGINS is empty so passkeys would be offered there: set WEBAUTHN_ORIGINS to the origins that use passkeys`)
+      }
+    }
     if (production) {
       for (const [name, floor] of Object.entries(PRODUCTION_FLOORS) as [keyof typeof PRODUCTION_FLOORS, number][]) {
         if (env[name] < floor) issue(name, `is shorter than ${formatDuration(floor)}, the production minimum`)
@@ -282,6 +295,10 @@ export const ConfigSchema = z
     },
     /** Encrypts authenticator-app secrets and keys recovery-code hashes; absent: the mfa routes answer 503. */
     mfaEncryptionKey: e.MFA_ENCRYPTION_KEY,
+    /** The passkey relying party; unset parts default to the API's own (see methods/passkey/relying-party.ts). */
+    webauthnRpId: e.WEBAUTHN_RP_ID,
+    webauthnRpName: e.WEBAUTHN_RP_NAME,
+    webauthnOrigins: e.WEBAUTHN_ORIGINS,
   }))
 
 export type OkpJwk = z.infer<typeof okpJwk>
@@ -321,6 +338,9 @@ export const SETTINGS_HELP: Record<string, { accepts: string; example: string; s
   MFA_ENCRYPTION_KEY: { accepts: 'empty (authenticator apps off: the mfa routes answer 503), or a random string of at least 32 bytes (never change it once apps are enrolled)', example: '<the output of: openssl rand -base64 48>', secret: true },
   OAUTH_PROVIDERS: { accepts: 'comma-separated provider names: github, google, or any name of your own for an OpenID Connect provider', example: 'github,google' },
   OAUTH_RETURN_ORIGINS: { accepts: 'comma-separated origins a provider sign-in may return to (default: CORS_ORIGINS and the API itself)', example: 'https://app.example.com' },
+  WEBAUTHN_RP_ID: { accepts: "empty (the API's host name), or the host name passkeys belong to: the API's host or a parent domain of it and of every WEBAUTHN_ORIGINS entry", example: 'example.com' },
+  WEBAUTHN_RP_NAME: { accepts: 'the name a browser shows when it creates a passkey (up to 100 characters)', example: 'edge-auth' },
+  WEBAUTHN_ORIGINS: { accepts: "empty (the API's origin plus CORS_ORIGINS), or comma-separated origins, each scheme://host[:port], where passkey ceremonies may run", example: 'https://app.example.com,https://auth.example.com' },
 }
 
 /** What a per-provider setting (`OAUTH_<NAME>_CLIENT_ID`, ...) accepts, for the plain-words report. */

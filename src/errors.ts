@@ -13,6 +13,8 @@ export const ERRORS = {
   TOKEN_REUSED: [401, 'This refresh token was already used; the session has been ended.'],
   OTP_INVALID: [401, 'The code is incorrect.'],
   OTP_EXPIRED: [401, 'The code has expired or was already used.'],
+  // Shared by passkeys (a WebAuthn challenge) and social sign-in (an OAuth state).
+  CHALLENGE_EXPIRED: [401, 'The challenge has expired or was already used; start again.'],
   FORBIDDEN: [403, 'You are not allowed to do this.'],
   CSRF_REJECTED: [403, 'The request origin is not allowed.'],
   EMAIL_NOT_VERIFIED: [403, 'The email address has not been verified.'],

@@ -272,32 +272,32 @@ describe('GET /api/auth/oauth/:provider/callback: sign-in rules', () => {
 })
 
 describe('GET /api/auth/oauth/:provider/callback: the state', () => {
-  it('refuses a replayed state with 400 CHALLENGE_EXPIRED in the envelope', async () => {
+  it('refuses a replayed state with 401 CHALLENGE_EXPIRED in the envelope', async () => {
     const user = person()
     const { back, started } = await flow(user)
-    await expectError(await callback(back, started.state), 400, 'CHALLENGE_EXPIRED')
+    await expectError(await callback(back, started.state), 401, 'CHALLENGE_EXPIRED')
   })
 
   it('lets one of ten parallel callbacks with the same state through', async () => {
     const started = await start()
     const back = acme.authorize(started.location, person())
     const responses = await Promise.all(Array.from({ length: 10 }, () => callback(back, started.state)))
-    expect(responses.map((r) => r.status).sort()).toEqual([302, ...Array<number>(9).fill(400)])
+    expect(responses.map((r) => r.status).sort()).toEqual([302, ...Array<number>(9).fill(401)])
   })
 
   it('refuses a callback from another browser (no cookie, or another cookie)', async () => {
     const started = await start()
     const back = acme.authorize(started.location, person())
-    await expectError(await callback(back, undefined), 400, 'CHALLENGE_EXPIRED')
+    await expectError(await callback(back, undefined), 401, 'CHALLENGE_EXPIRED')
     const mine = await start()
-    await expectError(await callback(back, mine.state), 400, 'CHALLENGE_EXPIRED')
+    await expectError(await callback(back, mine.state), 401, 'CHALLENGE_EXPIRED')
     // The real browser still completes: the failed tries spent nothing.
     expect((await callback(back, started.state)).status).toBe(302)
   })
 
   it('refuses an unknown state and a callback without one', async () => {
-    await expectError(await callback('/api/auth/oauth/acme/callback?code=x&state=forged', 'forged'), 400, 'CHALLENGE_EXPIRED')
-    await expectError(await callback('/api/auth/oauth/acme/callback?code=x', undefined), 400, 'CHALLENGE_EXPIRED')
+    await expectError(await callback('/api/auth/oauth/acme/callback?code=x&state=forged', 'forged'), 401, 'CHALLENGE_EXPIRED')
+    await expectError(await callback('/api/auth/oauth/acme/callback?code=x', undefined), 401, 'CHALLENGE_EXPIRED')
   })
 
   it('refuses a state older than 10 minutes', async () => {
@@ -305,14 +305,14 @@ describe('GET /api/auth/oauth/:provider/callback: the state', () => {
     const started = await start()
     const back = acme.authorize(started.location, person())
     vi.setSystemTime(Date.now() + 600_001)
-    await expectError(await callback(back, started.state), 400, 'CHALLENGE_EXPIRED')
+    await expectError(await callback(back, started.state), 401, 'CHALLENGE_EXPIRED')
   })
 
   it('refuses a state at another provider’s callback', async () => {
     const started = await start('acme')
     const back = acme.authorize(started.location, person())
     const elsewhere = back.replace('/oauth/acme/', '/oauth/github/')
-    await expectError(await callback(elsewhere, started.state), 400, 'CHALLENGE_EXPIRED')
+    await expectError(await callback(elsewhere, started.state), 401, 'CHALLENGE_EXPIRED')
   })
 
   it('answers 404 for a callback of a provider that is not configured', async () => {
@@ -402,7 +402,7 @@ describe('linking and unlinking identities', () => {
     expect(started.status).toBe(302)
     const state = stateOf(started)
     // The start URL is spent: it cannot be replayed.
-    await expectError(await openLink(url, account.refreshToken), 400, 'CHALLENGE_EXPIRED')
+    await expectError(await openLink(url, account.refreshToken), 401, 'CHALLENGE_EXPIRED')
     // The provider's email need not match the account's.
     const user = person({ email: uniqueEmail('elsewhere'), emailVerified: false })
     const response = await callback(acme.authorize(started.headers.get('Location')!, user), state)
@@ -430,9 +430,9 @@ describe('linking and unlinking identities', () => {
     const victim = await signIn()
     const url = await link(attacker.accessToken)
     // Sent to the victim: their browser holds their own cookie, or none at all.
-    await expectError(await openLink(url, victim.refreshToken), 400, 'CHALLENGE_EXPIRED')
-    await expectError(await openLink(url), 400, 'CHALLENGE_EXPIRED')
-    await expectError(await openLink(url, 'not-a-token'), 400, 'CHALLENGE_EXPIRED')
+    await expectError(await openLink(url, victim.refreshToken), 401, 'CHALLENGE_EXPIRED')
+    await expectError(await openLink(url), 401, 'CHALLENGE_EXPIRED')
+    await expectError(await openLink(url, 'not-a-token'), 401, 'CHALLENGE_EXPIRED')
     // Nothing was spent: the attacker's own browser still starts it.
     expect((await openLink(url, attacker.refreshToken)).status).toBe(302)
   })

@@ -76,6 +76,35 @@ export type ForgotPasswordInput = JsonOf<Auth['password']['forgot']['$post']>
 /** `{email, otp, newPassword}`: the `reset_password` code. */
 export type ResetPasswordInput = JsonOf<Auth['password']['reset']['$post']>
 
+/** One of the user's passkeys: `{id, name, createdAt, lastUsedAt, backedUp}`. */
+export type PasskeyInfo = DataOf<Auth['passkeys']['$get']>['passkeys'][number]
+/** `{challengeId, options}`: `options` is a `PublicKeyCredentialCreationOptionsJSON`. */
+export type PasskeyRegistrationOptions = DataOf<Auth['passkeys']['register']['options']['$post']>
+/** `{challengeId, options}`: `options` is a `PublicKeyCredentialRequestOptionsJSON`. */
+export type PasskeyLoginOptions = DataOf<Auth['passkeys']['login']['options']['$post']>
+/** `{challengeId, credential, name?}`: `credential` is the new credential's `toJSON()`. */
+export type RegisterPasskeyInput = JsonOf<Auth['passkeys']['register']['verify']['$post']>
+/** `{challengeId, credential}`: `credential` is the assertion's `toJSON()` (the client adds `tokenTransport`). */
+export type PasskeyLoginInput = Omit<JsonOf<Auth['passkeys']['login']['verify']['$post']>, 'tokenTransport'>
+
+/**
+ * The WebAuthn Level 3 JSON entry points of a browser (`PublicKeyCredential.parse…FromJSON`,
+ * `navigator.credentials`, `credential.toJSON()`), typed here because the Workers typings have no DOM.
+ */
+interface WebAuthnBrowser {
+  PublicKeyCredential: { parseCreationOptionsFromJSON(options: unknown): unknown; parseRequestOptionsFromJSON(options: unknown): unknown }
+  navigator: { credentials: { create(init: { publicKey: unknown }): Promise<{ toJSON(): unknown } | null>; get(init: { publicKey: unknown }): Promise<{ toJSON(): unknown } | null> } }
+}
+
+/** The browser's WebAuthn, or an AuthClientError saying this platform has none (or no JSON forms). */
+function webAuthn(): WebAuthnBrowser {
+  const g = globalThis as Partial<WebAuthnBrowser>
+  if (typeof g.PublicKeyCredential?.parseCreationOptionsFromJSON !== 'function' || typeof g.navigator?.credentials?.create !== 'function') {
+    throw new AuthClientError(0, 'PASSKEYS_UNSUPPORTED', 'This browser does not support passkeys with WebAuthn Level 3 JSON (PublicKeyCredential.parseCreationOptionsFromJSON).')
+  }
+  return g as WebAuthnBrowser
+}
+
 /** What completes a login challenge: a mailed code (`verifyOtp`), or the authenticator app or a recovery code (`verifyMfa`). */
 export type ChallengeMethod = 'email_otp' | 'totp' | 'recovery_code'
 
@@ -625,6 +654,62 @@ export function createAuthClient(options: AuthClientOptions) {
     /** A new set of recovery codes (a current app code); the old set stops working. */
     async regenerateRecoveryCodes(input: { code: string }): Promise<string[]> {
       return (await data(api.api.auth.mfa['recovery-codes'].$post({ json: input }))).recoveryCodes
+    },
+
+    /** Registration options for a new passkey of the signed-in user (`POST /api/auth/passkeys/register/options`). */
+    async passkeyRegistrationOptions(): Promise<PasskeyRegistrationOptions> {
+      return data(api.api.auth.passkeys.register.options.$post({ json: {} }))
+    },
+
+    /** Stores a new passkey from the browser's `credential.toJSON()`; the owner is mailed a notice. */
+    async registerPasskey(input: RegisterPasskeyInput): Promise<PasskeyInfo> {
+      return (await data(api.api.auth.passkeys.register.verify.$post({ json: input }))).passkey
+    },
+
+    /** In a browser: the whole ceremony (options, `navigator.credentials.create`, verify). Resolves to the new passkey. */
+    async addPasskey(name?: string): Promise<PasskeyInfo> {
+      const browser = webAuthn()
+      const { challengeId, options } = await client.passkeyRegistrationOptions()
+      const created = await browser.navigator.credentials.create({ publicKey: browser.PublicKeyCredential.parseCreationOptionsFromJSON(options) })
+      if (!created) throw new AuthClientError(0, 'PASSKEY_CANCELLED', 'No passkey was created.')
+      const credential = created.toJSON() as RegisterPasskeyInput['credential']
+      return client.registerPasskey({ challengeId, credential, ...(name ? { name } : {}) })
+    },
+
+    /** The signed-in user's passkeys, oldest first. */
+    async passkeys(): Promise<PasskeyInfo[]> {
+      return (await data(api.api.auth.passkeys.$get())).passkeys
+    },
+
+    /** Renames one of the user's passkeys. */
+    async renamePasskey(id: string, name: string): Promise<PasskeyInfo> {
+      return (await data(api.api.auth.passkeys[':id'].$patch({ param: { id }, json: { name } }))).passkey
+    },
+
+    /** Removes one of the user's passkeys (refused with `LAST_SIGN_IN_METHOD` if it is the last way in). */
+    async deletePasskey(id: string): Promise<void> {
+      await data(api.api.auth.passkeys[':id'].$delete({ param: { id } }))
+    },
+
+    /** Sign-in options for a discoverable passkey (`POST /api/auth/passkeys/login/options`). */
+    async passkeyLoginOptions(): Promise<PasskeyLoginOptions> {
+      return data(plain.api.auth.passkeys.login.options.$post({ json: {} }))
+    },
+
+    /** Signs in with the browser's assertion `toJSON()`. Resolves to the user. */
+    async loginWithPasskey(input: PasskeyLoginInput): Promise<User> {
+      const tokens = await data(plain.api.auth.passkeys.login.verify.$post({ json: { ...input, ...tokenTransport } }))
+      newSession(tokens)
+      return tokens.user
+    },
+
+    /** In a browser: the whole sign-in (options, `navigator.credentials.get`, verify), with no email and no password. */
+    async signInWithPasskey(): Promise<User> {
+      const browser = webAuthn()
+      const { challengeId, options } = await client.passkeyLoginOptions()
+      const asserted = await browser.navigator.credentials.get({ publicKey: browser.PublicKeyCredential.parseRequestOptionsFromJSON(options) })
+      if (!asserted) throw new AuthClientError(0, 'PASSKEY_CANCELLED', 'No passkey was chosen.')
+      return client.loginWithPasskey({ challengeId, credential: asserted.toJSON() as PasskeyLoginInput['credential'] })
     },
   }
   return client

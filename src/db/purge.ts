@@ -13,6 +13,7 @@ export interface PurgeReport {
   auditEvents: number
   loginFailures: number
   oauthStates: number
+  webauthnChallenges: number
 }
 
 async function purgeInBatches(db: Db, table: string, where: SQL): Promise<number> {
@@ -31,8 +32,8 @@ async function purgeInBatches(db: Db, table: string, where: SQL): Promise<number
 /**
  * The nightly clean-up: refresh-token records and sessions that expired or were revoked
  * more than a day ago, spent one-time codes a day past expiry, and audit events older than
- * the retention, failed-login counters whose window ended a day ago, and social sign-in flows a
- * day past their end. Live sessions and their
+ * the retention, failed-login counters whose window ended a day ago, social sign-in flows a
+ * day past their end, and expired WebAuthn challenges. Live sessions and their
  * tokens are never touched.
  */
 export async function purgeExpired(db: Db, now: number, auditRetentionDays: number): Promise<PurgeReport> {
@@ -55,5 +56,7 @@ export async function purgeExpired(db: Db, now: number, auditRetentionDays: numb
   const loginFailures = await purgeInBatches(db, 'login_failures', sql`window_started_at < ${dayAgo}`)
   // Social sign-in flows a day past their 10 minutes, spent or not.
   const oauthStates = await purgeInBatches(db, 'oauth_states', sql`expires_at < ${dayAgo}`)
-  return { refreshTokens, sessions, otpCodes, auditEvents, loginFailures, oauthStates }
+  // An open WebAuthn ceremony lives 5 minutes; one past its end can never be spent.
+  const webauthnChallenges = await purgeInBatches(db, 'webauthn_challenges', sql`expires_at < ${now}`)
+  return { refreshTokens, sessions, otpCodes, auditEvents, loginFailures, oauthStates, webauthnChallenges }
 }

@@ -43,6 +43,7 @@ export const TAGS = {
   Sessions: "The caller's sessions.",
   Passwords: 'Changing and resetting passwords.',
   MFA: 'Authenticator apps (TOTP) and recovery codes: the second step after a password or a provider.',
+  Passkeys: 'WebAuthn passkeys: register and manage them, sign in with one.',
   Profile: "The caller's own account.",
   'Social sign-in': 'Signing in with GitHub, Google or any OpenID Connect provider, and linked identities.',
   Admin: 'User administration and the audit trail (role admin).',

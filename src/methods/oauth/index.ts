@@ -5,7 +5,6 @@ import { oauthRoutes } from './routes'
 declare module '../../errors' {
   interface MethodErrorCodes {
     ACCOUNT_EXISTS: true
-    CHALLENGE_EXPIRED: true
   }
 }
 
@@ -25,7 +24,6 @@ export const oauth = {
   routes: oauthRoutes,
   errors: {
     ACCOUNT_EXISTS: [409, 'An account with this email already exists. Sign in to it and link the provider from its settings.'],
-    CHALLENGE_EXPIRED: [400, 'The sign-in attempt has expired or was already used. Start again.'],
   },
   auditTypes: ['identity_linked', 'identity_unlinked'],
   async waysIn(deps, user) {
