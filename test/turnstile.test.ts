@@ -73,7 +73,7 @@ describe('Turnstile on register, login and password/forgot', () => {
     expect((await call('/api/auth/register', { json: { email, password: PASSWORD, name: 'X' } })).status).toBe(201)
   })
 
-  it('guards login and password/forgot too', async () => {
+  it('guards login, password/forgot and passkey login options too', async () => {
     const { email } = await register()
     siteverify()
     const env = { TURNSTILE_SECRET_KEY: PASSES }
@@ -81,6 +81,8 @@ describe('Turnstile on register, login and password/forgot', () => {
     expect((await call('/api/auth/login', { json: { email, password: PASSWORD, turnstileToken: 't' }, env })).status).toBe(200)
     await expectError(await call('/api/auth/password/forgot', { json: { email }, env }), 400, 'VALIDATION_ERROR')
     expect((await call('/api/auth/password/forgot', { json: { email, turnstileToken: 't' }, env })).status).toBe(200)
+    await expectError(await call('/api/auth/passkeys/login/options', { json: {}, env }), 400, 'VALIDATION_ERROR')
+    expect((await call('/api/auth/passkeys/login/options', { json: { turnstileToken: 't' }, env })).status).toBe(200)
   })
 
   it('asks for nothing when TURNSTILE_SECRET_KEY is not set', async () => {

@@ -2,6 +2,7 @@ import { deps } from '../../http/deps'
 import { routes } from '../../http/registry'
 import { ok, tokenResponse } from '../../http/respond'
 import { rateLimit } from '../../middleware/rate-limit'
+import { requireTurnstile } from '../../middleware/turnstile'
 import * as R from '../../schemas/responses'
 import { listPasskeys, loginOptions, loginWithPasskey, registerPasskey, registrationOptions, removePasskey, renamePasskey } from './rules'
 import * as S from './schemas'
@@ -67,7 +68,7 @@ export const passkeyRoutes = routes()
     {
       method: 'post', path: '/passkeys/login/options', operationId: 'passkeyLoginOptions', tag: 'Passkeys', security: 'public',
       summary: 'Options for navigator.credentials.get(): a sign-in challenge (discoverable credentials)',
-      middleware: [rateLimit('RL_LOGIN', 'passkey-options')],
+      middleware: [rateLimit('RL_LOGIN', 'passkey-options'), requireTurnstile()],
       request: { body: S.LoginOptionsBody },
       responses: { 200: { description: 'PublicKeyCredentialRequestOptionsJSON and the challenge id to send back.', data: S.LoginOptionsData } },
       errors: ['RATE_LIMITED'],

@@ -1,4 +1,5 @@
 import * as z from 'zod'
+import { turnstileToken } from '../../schemas/auth'
 import { name as personName, tokenTransport } from '../../schemas/common'
 
 /**
@@ -51,7 +52,7 @@ const challengeId = z.string().uuid()
 
 export const RegisterOptionsBody = z.strictObject({})
 export const RegisterVerifyBody = z.strictObject({ challengeId, credential: RegistrationCredential, name: passkeyName.optional() })
-export const LoginOptionsBody = z.strictObject({})
+export const LoginOptionsBody = z.strictObject({ turnstileToken })
 export const LoginVerifyBody = z.strictObject({ challengeId, credential: AuthenticationCredential, tokenTransport })
 export const RenameBody = z.strictObject({ name: passkeyName })
 export const PasskeyParams = z.object({ id: z.string().max(64) })
