@@ -37,6 +37,7 @@ declare namespace Cloudflare {
 		CORS_ORIGINS: string;
 		ADMIN_EMAILS: string;
 		AUDIT_RETENTION_DAYS: string;
+		SESSION_CHECK: string;
 	}
 }
 interface Env extends Cloudflare.Env {}

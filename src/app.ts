@@ -112,7 +112,7 @@ export function createApp() {
     await next()
     // Only on authenticated responses: a public answer's bookmark would move differently for a
     // known and an unknown address (password/forgot), telling them apart.
-    const latest = c.get('auth') ? d1.bookmark() : undefined
+    const latest = c.get('auth') || c.get('ownWrite') ? d1.bookmark() : undefined
     if (latest) c.res.headers.set(BOOKMARK_HEADER, latest)
   })
   app.use(corsAllowlist())

@@ -94,6 +94,41 @@ const flag = z.preprocess(
 const choice = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
   z.preprocess(emptyToUndefined, z.enum(values, { error: 'is not one of the accepted values' }).default(fallback))
 
+/** How the per-request session check reads (API.md Configuration): where, and for how long an isolate may remember it. */
+export interface SessionCheck {
+  /** `primary`: exact. `replica`: the nearest D1 replica (the client's bookmark when it sends one). */
+  source: 'primary' | 'replica'
+  /** Seconds an isolate may answer from its cache of live sessions; 0: never. */
+  cacheSeconds: number
+}
+
+/** The longest a cached session check may stand for a revoked session. */
+export const MAX_SESSION_CACHE_SECONDS = 60
+
+/** `primary`, `replica`, `cached:<1-60>` (primary under the cache) or `replica+cached:<1-60>`. */
+export function parseSessionCheck(value: string): SessionCheck | undefined {
+  const match = /^(?:(primary|replica)(?:\+cached:(\d{1,2}))?|cached:(\d{1,2}))$/.exec(value.trim())
+  if (!match) return undefined
+  const seconds = Number(match[2] ?? match[3] ?? 0)
+  if ((match[2] ?? match[3]) !== undefined && (seconds < 1 || seconds > MAX_SESSION_CACHE_SECONDS)) return undefined
+  return { source: match[1] === 'replica' ? 'replica' : 'primary', cacheSeconds: seconds }
+}
+
+const sessionCheck = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .default('primary')
+    .transform((value, ctx) => {
+      const parsed = parseSessionCheck(value)
+      if (!parsed) {
+        ctx.addIssue({ code: 'custom', message: 'is not primary, replica, cached:<1-60> or replica+cached:<1-60>' })
+        return z.NEVER
+      }
+      return parsed
+    }),
+)
+
 const secret = z
   .string({ error: 'is required' })
   .min(1, { error: 'is required', abort: true })
@@ -161,6 +196,7 @@ export const ConfigSchema = z
     CORS_ORIGINS: origins,
     ADMIN_EMAILS: emails,
     AUDIT_RETENTION_DAYS: retentionDays,
+    SESSION_CHECK: sessionCheck,
   })
   .superRefine((env, ctx) => {
     const issue = (path: keyof typeof env, message: string) => ctx.addIssue({ code: 'custom', path: [path], message })
@@ -208,6 +244,8 @@ export const ConfigSchema = z
     corsOrigins: e.CORS_ORIGINS,
     adminEmails: new Set(e.ADMIN_EMAILS.map(normalizeEmail)),
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    /** Where the per-request session check reads, and how long an isolate may remember a live session. */
+    sessionCheck: e.SESSION_CHECK,
   }))
 
 export type OkpJwk = z.infer<typeof okpJwk>
@@ -243,6 +281,10 @@ export const SETTINGS_HELP: Record<string, { accepts: string; example: string; s
   CORS_ORIGINS: { accepts: 'comma-separated origins, each scheme://host[:port] with no path', example: 'http://localhost:5173,https://app.example.com' },
   ADMIN_EMAILS: { accepts: 'comma-separated email addresses', example: 'ann@example.com,bob@example.com' },
   AUDIT_RETENTION_DAYS: { accepts: 'a whole number of days from 1 to 36500', example: '90' },
+  SESSION_CHECK: {
+    accepts: 'primary (exact), replica (nearest D1 replica), cached:<1-60> (primary behind a per-isolate cache of that many seconds) or replica+cached:<1-60>',
+    example: 'primary',
+  },
 }
 
 /** One configuration mistake, in plain words: never a secret's value. */

@@ -11,17 +11,17 @@ import { liveSession, liveUser, rowOf, selectColumns } from './sql'
  */
 type D1 = D1Database | D1DatabaseSession
 
-const SESSION_USER = `SELECT ${selectColumns(users, 'u')}, s.aal AS s_aal, s.amr AS s_amr
+const SESSION_USER = `SELECT ${selectColumns(users, 'u')}, s.aal AS s_aal, s.amr AS s_amr, s.${sessions.expiresAt.name} AS s_expires_at
   FROM sessions s JOIN users u ON u.id = s.user_id
   WHERE s.id = ?1 AND s.user_id = ?2 AND ${liveSession.text('s', '?3')} AND ${liveUser.text('u', '')}`
 
-/** The account of a live session as it is now, with the session's assurance; null once either has ended. */
+/** The account of a live session as it is now, with the session's assurance and end; null once either has ended. */
 export async function sessionUser(
   d1: D1,
   sessionId: string,
   userId: string,
   now: number,
-): Promise<{ user: UserRow; session: Pick<SessionRow, 'aal' | 'amr'> } | null> {
+): Promise<{ user: UserRow; session: Pick<SessionRow, 'aal' | 'amr' | 'expiresAt'> } | null> {
   const row = await d1.prepare(SESSION_USER).bind(sessionId, userId, now).first<Record<string, unknown>>()
   if (!row) return null
   return {
@@ -29,6 +29,7 @@ export async function sessionUser(
     session: {
       aal: sessions.aal.mapFromDriverValue(row.s_aal) as SessionRow['aal'],
       amr: sessions.amr.mapFromDriverValue(row.s_amr) as SessionRow['amr'],
+      expiresAt: sessions.expiresAt.mapFromDriverValue(row.s_expires_at) as SessionRow['expiresAt'],
     },
   }
 }

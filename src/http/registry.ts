@@ -55,7 +55,8 @@ export type Tag = keyof typeof TAGS
 export type Security = 'public' | 'bearer' | 'admin' | 'refresh'
 
 /** Response headers the document describes (components.headers). */
-export type ResponseHeader = 'Set-Cookie'
+/** Headers a route may declare beyond the ones every response carries (`X-D1-Bookmark`: a public route that writes the caller's own state). */
+export type ResponseHeader = 'Set-Cookie' | 'X-D1-Bookmark'
 
 /** One response: `data` is wrapped in the success envelope; `json` and `html` are sent as they are. */
 export type ResponseSpec = {

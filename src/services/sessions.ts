@@ -23,6 +23,7 @@ import { audit } from './audit'
 import type { Deps } from './deps'
 import { noticeNewDevice } from './notices'
 import { listedRole } from './proof'
+import { forgetSession } from './session-cache'
 
 export { revokeUserSessions }
 
@@ -209,25 +210,26 @@ export async function revokeSession(db: Db, sessionId: string, reason: string, n
 /**
  * Logs out the session a refresh token belongs to. Idempotent: an unknown, garbled or
  * already-revoked token still succeeds. An expired token with a valid signature still
- * names its session, which is ended.
+ * names its session, which is ended. True when this call ended it.
  */
-export async function logoutByRefreshToken(deps: Deps, presented: string, now = Date.now()): Promise<void> {
+export async function logoutByRefreshToken(deps: Deps, presented: string, now = Date.now()): Promise<boolean> {
   const { db, config } = deps
   let claims: { sub: string; sid: string; jti: string }
   try {
     claims = await verifyRefreshToken(presented, config)
   } catch (error) {
-    if (!(error instanceof ApiError) || error.code !== 'TOKEN_EXPIRED') return
+    if (!(error instanceof ApiError) || error.code !== 'TOKEN_EXPIRED') return false
     // jose checks the signature before the expiry, so these claims are authentic.
     const payload = decodeJwt(presented)
-    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.jti !== 'string') return
+    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.jti !== 'string') return false
     claims = { sub: payload.sub, sid: payload.sid, jti: payload.jti }
   }
   const state = await tokenState(deps.d1, claims.jti)
-  if (!state || state.token.tokenHash !== (await sha256(presented)) || state.session.userId !== claims.sub) return
-  if (await revokeSession(db, state.session.id, 'logout', now)) {
-    audit(deps, { type: 'logout', userId: state.user.id, sessionId: state.session.id }, now)
-  }
+  if (!state || state.token.tokenHash !== (await sha256(presented)) || state.session.userId !== claims.sub) return false
+  forgetSession(state.session.id)
+  if (!(await revokeSession(db, state.session.id, 'logout', now))) return false
+  audit(deps, { type: 'logout', userId: state.user.id, sessionId: state.session.id }, now)
+  return true
 }
 
 /** A user's live sessions, newest first. */
