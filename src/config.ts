@@ -364,16 +364,18 @@ export function loadSettings(env: Env): Settings {
 }
 
 /**
- * The Config of a request. With JWT_ISSUER set (always, in production) there is one per env
+ * The Config of a request (`originOf`: the origin it came to, or how to find it). With JWT_ISSUER set (always, in production) there is one per env
  * object; without it (development only) the issuer is the origin the request came to, and the
  * configs of the last `MAX_CACHED_ORIGINS` origins are kept, the oldest evicted first.
  * Throws CONFIG_ERROR naming the problem in `cause` (logged, never sent).
  */
-export function loadConfig(env: Env, origin: string): Config {
+export function loadConfig(env: Env, originOf: string | (() => string)): Config {
   const settings = loadSettings(env)
   const { issuer } = settings
   // The same object every time: key rings are cached per Config.
   if (issuer !== undefined) return settings as Config
+  // Only now is the request's origin needed (a URL parse per request otherwise).
+  const origin = typeof originOf === 'string' ? originOf : originOf()
   let byOrigin = originCache.get(env)
   const hit = byOrigin?.get(origin)
   if (hit) return hit

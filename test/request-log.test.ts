@@ -39,6 +39,20 @@ describe('the request log line', () => {
     expect(line).not.toHaveProperty('error')
   })
 
+  it('in production carries only what Workers Logs lacks: the request id, the user and the error code', async () => {
+    const production = { ENVIRONMENT: 'production', EMAIL_DELIVERY: 'resend', RESEND_API_KEY: 're_test', EMAIL_FROM: 'Acme <auth@acme.test>' }
+    const session = await signIn()
+    const [ok, ...more] = await requestLines(() => profile(session.accessToken, { env: production }))
+    expect(more).toEqual([])
+    expect(Object.keys(ok!).sort()).toEqual(['event', 'level', 'requestId', 'time', 'userId'])
+    expect(ok).toMatchObject({ level: 'info', userId: session.userId })
+    const [refused] = await requestLines(() => profile('not.a.jwt', { env: production }))
+    expect(refused).toMatchObject({ level: 'warn', error: 'TOKEN_INVALID', reason: 'malformed' })
+    expect(refused).not.toHaveProperty('path')
+    const [health] = await requestLines(() => call('/health', { env: production }))
+    expect(Object.keys(health!).sort()).toEqual(['event', 'level', 'requestId', 'time'])
+  })
+
   it('carries the error code of the answer', async () => {
     const [missing] = await requestLines(() => call('/api/user/profile'))
     expect(missing).toMatchObject({ level: 'warn', status: 401, error: 'TOKEN_MISSING' })

@@ -12,7 +12,12 @@ import { ROOT, fmt, readJson, round } from './util.mjs'
 export const TARGETS = {
   profileVsVerify: 0.8,
   refreshVsOk: 0.4,
-  singleVsHash: 1.15,
+  singleVsHash: 1.05,
+  /** The session check behind `SESSION_CHECK=cached:5` against the primary check (req/s). */
+  cachedVsPrimary: 3,
+  /** A refresh against the primary session check (req/s), and its D1 round trips. */
+  refreshVsProfile: 0.6,
+  refreshRoundTrips: 1,
   bundleGzipKiB: 120,
   /** Late-window RSS may exceed the early window by this share (or MEMORY_SLACK_MIB) and still be flat. */
   memoryGrowth: 0.05,
@@ -25,7 +30,7 @@ export const MEMORY_SLACK_MIB = 4
 
 /**
  * Ratios and targets of the standard scenarios.
- * @param {Awaited<ReturnType<typeof import('./scenarios.mjs').runStandard>>} standard
+ * @param {Awaited<ReturnType<typeof import('./scenarios.mjs').runStandard>> & { refreshRoundTrips?: number }} standard
  * @param {{ gzipKiB: number, totalKiB: number }} bundle
  * @param {number} soakSeconds
  */
@@ -74,6 +79,9 @@ export function judge(standard, bundle, soakSeconds) {
     /** Not a target: the floor any route with one D1 read per request meets in this harness. */
     d1VsVerify: ratio('baseline /d1', verify, 'baseline /verify'),
     sessionCheckVsVerify: ratio('baseline /session-check (before)', verify, 'baseline /verify'),
+    cachedVsPrimary: scenarios['profile (cached:5)'] ? ratio('profile (cached:5)', single(get('profile')), 'profile (primary)') : undefined,
+    refreshVsProfile: ratio('refresh', single(get('profile')), 'profile (primary)'),
+    healthProductionVsOkHeaders: scenarios['health (production)'] ? ratio('health (production)', okHeaders, 'baseline /ok-headers') : undefined,
   }
 
   const dirty = Object.entries(scenarios).filter(([, m]) => m.errors > 0 || m.timeouts > 0 || m.fiveXx > 0)
@@ -91,8 +99,31 @@ export function judge(standard, bundle, soakSeconds) {
     },
     {
       target: `health workerd CPU/req ≤ ${TARGETS.healthCpuVsOkHeaders} × baseline /ok-headers`,
-      figure: `${ratios.healthVsOkHeaders.cpu}× (${health.workerdCpuMsPerRequest} vs ${round(okHeaders.cpuMsPerRequest, 3)} ms)`,
+      figure: `${ratios.healthVsOkHeaders.cpu}× (${health.workerdCpuMsPerRequest} vs ${round(okHeaders.cpuMsPerRequest, 3)} ms)` +
+        (ratios.healthProductionVsOkHeaders
+          ? `; with ENVIRONMENT=production (the short request line) ${ratios.healthProductionVsOkHeaders.cpu}× (${get('health (production)').workerdCpuMsPerRequest} ms)`
+          : ''),
       pass: ratios.healthVsOkHeaders.cpu <= TARGETS.healthCpuVsOkHeaders,
+    },
+    {
+      target: `profile with SESSION_CHECK=cached:5 ≥ ${TARGETS.cachedVsPrimary} × profile with primary (req/s)`,
+      figure: ratios.cachedVsPrimary
+        ? `${ratios.cachedVsPrimary.rps}× (${round(get('profile (cached:5)').requests.average, 0)} vs ${round(get('profile').requests.average, 0)} req/s; CPU/req ${ratios.cachedVsPrimary.cpu}×)`
+        : 'not run',
+      pass: ratios.cachedVsPrimary ? ratios.cachedVsPrimary.rps >= TARGETS.cachedVsPrimary : null,
+    },
+    {
+      target: `refresh ≥ ${TARGETS.refreshVsProfile} × profile (primary session check) req/s, ${TARGETS.refreshRoundTrips} D1 round trip, every chain unbroken`,
+      figure:
+        `${ratios.refreshVsProfile.rps}× (${round(refresh.requests.average, 0)} vs ${round(get('profile').requests.average, 0)} req/s; CPU/req ${ratios.refreshVsProfile.cpu}×); ` +
+        `round trips per refresh: ${standard.refreshRoundTrips ?? 'see the latency model'}; errors ${refresh.errors}, non-2xx ${refresh.non2xx}; ${chains.unbroken}/${chains.count} chains unbroken`,
+      pass:
+        ratios.refreshVsProfile.rps >= TARGETS.refreshVsProfile &&
+        (standard.refreshRoundTrips === undefined || standard.refreshRoundTrips <= TARGETS.refreshRoundTrips) &&
+        refresh.errors === 0 &&
+        refresh.non2xx === 0 &&
+        chains.broken.length === 0 &&
+        chains.unbroken === chains.count,
     },
     {
       target: `refresh ≥ ${TARGETS.refreshVsOk} × baseline /ok, zero errors, every chain unbroken`,
@@ -238,7 +269,9 @@ export function renderMarkdown(r, earlierSoak) {
       `Latencies are those of the answers received in the measured span; "answers per conn" (fewest–most) shows how evenly`,
       `the connections were served ("idle": connections with no answer in the span, whose waits are missing from p99).`,
       '',
-      '- `health`: `GET /health`. `profile`: `GET /api/user/profile` with a valid access token (signature and session check).',
+      '- `health`: `GET /health`. `profile`: `GET /api/user/profile` with a valid access token (signature and session check on the D1 primary, the default `SESSION_CHECK=primary`).',
+      '- `profile (cached:5)`: the same against a second service workerd started with `SESSION_CHECK=cached:5` (one account, one token: after the first read every check is a cache hit for up to 5 s).',
+      '- `health (production)`: `GET /health` against a third service workerd with `ENVIRONMENT=production`, whose request line carries only the request id, user and error code (Workers Logs records the rest).',
       `- \`refresh\`: ${r.chains.count} sessions (login with \`tokenTransport: body\`); connection *i* rotates chain *i*, always with the latest token of its own chain.`,
       `- \`login\`: each connection logs in to its own pre-registered account with the right password. \`register\`: a new email per request.`,
       '',

@@ -20,11 +20,12 @@ export const BOOKMARK_HEADER = 'X-D1-Bookmark'
  */
 export class RequestDb {
   readonly #binding: D1Database
-  readonly #bookmark: string | undefined
+  readonly #bookmark: () => string | undefined
   #primary?: { readonly session: D1DatabaseSession; readonly db: Db }
   #replica?: { readonly session: D1DatabaseSession; readonly db: Db }
 
-  constructor(binding: D1Database, bookmark: string | undefined) {
+  /** `bookmark`: the client's bookmark, asked for only when a replica session opens. */
+  constructor(binding: D1Database, bookmark: () => string | undefined) {
     this.#binding = binding
     this.#bookmark = bookmark
   }
@@ -64,7 +65,7 @@ export class RequestDb {
 
   #openReplica() {
     if (!this.#replica) {
-      const session = this.#binding.withSession(this.#bookmark ?? 'first-unconstrained')
+      const session = this.#binding.withSession(this.#bookmark() ?? 'first-unconstrained')
       // The drizzle client is built on first use: the session check reads with plain SQL.
       let db: Db | undefined
       this.#replica = {
