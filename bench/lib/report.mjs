@@ -81,6 +81,8 @@ export function judge(standard, bundle, soakSeconds) {
     sessionCheckVsVerify: ratio('baseline /session-check (before)', verify, 'baseline /verify'),
     cachedVsPrimary: scenarios['profile (cached:5)'] ? ratio('profile (cached:5)', single(get('profile')), 'profile (primary)') : undefined,
     refreshVsProfile: ratio('refresh', single(get('profile')), 'profile (primary)'),
+    /** Not a target: one JSON line per request, on top of the headers. */
+    okLogVsOkHeaders: scenarios['baseline /ok-log'] ? ratio('baseline /ok-log', okHeaders, 'baseline /ok-headers') : undefined,
     healthProductionVsOkHeaders: scenarios['health (production)'] ? ratio('health (production)', okHeaders, 'baseline /ok-headers') : undefined,
   }
 
@@ -260,7 +262,7 @@ export function renderMarkdown(r, earlierSoak) {
       `The production bundle (\`wrangler deploy --dry-run\`) runs in its own workerd through the Miniflare API, with a local D1`,
       `(migrations applied), KV, fresh secrets, \`LOGIN_OTP=off\`, \`ENVIRONMENT=development\`, \`EMAIL_DELIVERY=console\` and the six`,
       `\`RL_*\` limits of wrangler.toml raised to ${r.settings.rateLimitsRaisedTo.toLocaleString('en-US')}. Beside it, in another workerd started the same way,`,
-      `the baseline worker \`bench/baseline.ts\` (Hono: \`/ok\`; \`/ok-headers\`, \`/ok\` behind hono/request-id and hono/secure-headers with src/app.ts's options;`,
+      `the baseline worker \`bench/baseline.ts\` (Hono: \`/ok\`; \`/ok-headers\`, \`/ok\` behind hono/request-id and hono/secure-headers with src/app.ts's options; \`/ok-log\`, that plus one JSON log line;`,
       `\`/verify\` of an HS256 token with jose; \`/d1\` one \`SELECT 1\` through a local D1; \`/session-check\`, \`/verify\`'s check then one D1 point read`,
       `of the session joined to its account; \`/pbkdf2\` one password hash).`,
       `Each scenario: ${r.settings.warmupSeconds} s warm-up, then ${r.settings.durationSeconds} s at ${r.settings.connections} connections, from a child Node process running autocannon.`,
@@ -286,6 +288,9 @@ export function renderMarkdown(r, earlierSoak) {
       `\`profile\` (one D1 read per request, as the contract requires) reaches ${ratioOf.profileVsD1?.rps}× of it, and ${ratioOf.profileVsSessionCheck?.rps}× of`,
       `\`baseline /session-check\` (the same work bare) at ${ratioOf.profileVsSessionCheck?.cpu}× its workerd CPU per request.`,
       `\`health\` costs ${ratioOf.healthVsOkHeaders?.cpu}× the workerd CPU per request of \`baseline /ok-headers\` (${ratioOf.health?.cpu}× of bare \`/ok\`).`,
+      ...(ratioOf.okLogVsOkHeaders
+        ? [`One JSON log line per request (\`baseline /ok-log\`) costs ${ratioOf.okLogVsOkHeaders.cpu}× the workerd CPU of \`/ok-headers\` (${fmt(s['baseline /ok-log']?.workerdCpuMsPerRequest ?? 0, 3)} vs ${fmt(r.baseline.okHeaders.cpuMsPerRequest, 3)} ms).`]
+        : []),
       '',
       `Refresh chains: ${r.chains.unbroken} of ${r.chains.count} final tokens still refresh afterwards; ${r.chains.rotations.toLocaleString('en-US')} rotations;`,
       `${r.chains.broken.length} non-2xx answers on the chains. After the measured span the connections drain for 3 s (no new refresh),`,

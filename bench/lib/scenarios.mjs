@@ -214,6 +214,7 @@ export async function runStandard({ mf, config, serviceScript, settings }) {
   // use the mean of both, which also shows how steady the machine was.
   await scenario('baseline /ok (before)', baselineSpec('baseline /ok', '/ok'), baselineTarget)
   await scenario('baseline /ok-headers (before)', baselineSpec('baseline /ok-headers', '/ok-headers'), baselineTarget)
+  await scenario('baseline /ok-log', baselineSpec('baseline /ok-log', '/ok-log'), baselineTarget)
   await scenario('baseline /verify (before)', baselineSpec('baseline /verify', '/verify'), baselineTarget)
   await scenario('baseline /d1', baselineSpec('baseline /d1', '/d1'), baselineTarget)
   await scenario('baseline /session-check (before)', baselineSpec('baseline /session-check', '/session-check'), baselineTarget)
