@@ -99,11 +99,18 @@ export function createApp() {
     const headers = c.res.headers
     if (headers.get('Content-Type') === 'application/json') headers.set('Content-Type', 'application/json; charset=utf-8')
     // One line per request: its error code and, for a refused token, the check that failed. In
-    // production only what Workers Logs lacks; elsewhere (wrangler dev, tests) the whole request.
+    // production only what Workers Logs lacks, and only when there is something: an anonymous
+    // success (a health probe) adds nothing to its invocation log but a request id, and one JSON
+    // line costs about as much CPU as the rest of such a request (BENCHMARKS.md, /ok-log).
+    // Elsewhere (wrangler dev, tests) the whole request, every time.
+    const production = c.get('config')?.environment === 'production'
+    const userId = c.get('auth')?.userId
+    const failure = c.get('failure')
+    if (production && userId === undefined && failure === undefined && c.res.status < 400) return
     const { level, fields } = requestSummary(
-      { method: c.req.method, path: c.req.path, status: c.res.status, durationMs: Date.now() - started, userId: c.get('auth')?.userId },
-      c.get('failure'),
-      c.get('config')?.environment === 'production',
+      { method: c.req.method, path: c.req.path, status: c.res.status, durationMs: Date.now() - started, userId },
+      failure,
+      production,
     )
     log[level]('request', { ...fields })
   })
