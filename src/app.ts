@@ -100,8 +100,8 @@ export function createApp() {
     if (headers.get('Content-Type') === 'application/json') headers.set('Content-Type', 'application/json; charset=utf-8')
     // One line per request: its error code and, for a refused token, the check that failed. In
     // production only what Workers Logs lacks, and only when there is something: an anonymous
-    // success (a health probe) adds nothing to its invocation log but a request id, and one JSON
-    // line costs about as much CPU as the rest of such a request (BENCHMARKS.md, /ok-log).
+    // success (a health probe) would add nothing to its invocation log but a request id, for
+    // 3-20 % of such a request's CPU (BENCHMARKS.md, baseline /ok-log).
     // Elsewhere (wrangler dev, tests) the whole request, every time.
     const production = c.get('config')?.environment === 'production'
     const userId = c.get('auth')?.userId
