@@ -7,6 +7,8 @@
  *   what an access-token check costs before any session lookup.
  * - `GET /ok-headers`: `/ok` plus what every request of the service must do at minimum:
  *   hono/request-id and hono/secure-headers with the options of src/app.ts.
+ * - `GET /ok-log`: `/ok-headers` plus one JSON request line (the service's production line), so
+ *   the cost of logging once per request is measured rather than guessed.
  * - `GET /d1`: one `SELECT 1` through a local D1 binding; the floor of one D1 round trip in
  *   this harness (a control for the service's routes that read D1 on every request).
  * - `GET /session-check`: the session check's work, bare: `/verify`'s token check, then one D1
@@ -58,6 +60,12 @@ const headers: MiddlewareHandler[] = [
 ]
 
 app.get('/ok-headers', ...headers, (c) => c.json({ ok: true }))
+
+/** `/ok-headers` plus one request line shaped like the service's production line: what the line itself costs. */
+app.get('/ok-log', ...headers, async (c, next) => {
+  await next()
+  console.log(JSON.stringify({ level: 'info', event: 'request', time: new Date().toISOString(), requestId: c.get('requestId') }))
+}, (c) => c.json({ ok: true }))
 
 /** The access-token checks the service makes: pinned algorithm, typ, iss, aud, exp. */
 async function verifyBearer(header: string | undefined, env: BaselineBindings) {

@@ -19,7 +19,7 @@ import { authRoutes } from './routes/auth'
 import { openApiDocument } from './openapi'
 import { serviceRoutes } from './routes/service'
 import { userRoutes } from './routes/user'
-import type { AppEnv } from './types'
+import type { AppEnv, RequestMeta } from './types'
 
 export const MAX_BODY_BYTES = 16 * 1024
 
@@ -36,6 +36,24 @@ function errorResponse(c: Context<AppEnv>, error: ApiError) {
     },
     error.status,
   )
+}
+
+/** The shape of a D1 bookmark: anything else in `X-D1-Bookmark` is ignored. */
+const BOOKMARK = /^[0-9a-f]{8}(?:-[0-9a-f]{1,64}){1,8}$/i
+
+/** Where a request came from, each part worked out only if something records it (a session, an audit row). */
+function requestMeta(headers: Headers, requestId: string): RequestMeta {
+  let ip: string | null | undefined
+  let userAgent: string | null | undefined
+  return {
+    requestId,
+    get ip() {
+      return ip === undefined ? (ip = clientAddress(headers.get('CF-Connecting-IP') ?? undefined)) : ip
+    },
+    get userAgent() {
+      return userAgent === undefined ? (userAgent = headers.get('User-Agent')?.slice(0, 512) ?? null) : userAgent
+    },
+  }
 }
 
 /** D1 and KV failures surface as errors whose messages name the binding's layer. */
@@ -71,23 +89,28 @@ export function createApp() {
   app.use(requestId({ limitLength: 64 }))
   app.use(async function requestLog(c, next) {
     const started = Date.now()
+    const requestId = c.get('requestId')
     // Development writes every line with console.log, which wrangler dev leaves unwrapped.
-    const log = createLogger({ requestId: c.get('requestId') }, { singleStream: () => c.get('config')?.environment === 'development' })
+    const log = createLogger({ requestId }, { singleStream: () => c.get('config')?.environment === 'development' })
     c.set('log', log)
-    c.set('meta', {
-      ip: clientAddress(c.req.header('CF-Connecting-IP')),
-      userAgent: c.req.header('User-Agent')?.slice(0, 512) ?? null,
-      requestId: c.get('requestId'),
-    })
+    c.set('meta', requestMeta(c.req.raw.headers, requestId))
     await next()
     // JSON is UTF-8; say so, so no client sniffs another charset.
-    if (c.res.headers.get('Content-Type') === 'application/json') {
-      c.res.headers.set('Content-Type', 'application/json; charset=utf-8')
-    }
-    // One line per request: its error code and, for a refused token, the check that failed.
+    const headers = c.res.headers
+    if (headers.get('Content-Type') === 'application/json') headers.set('Content-Type', 'application/json; charset=utf-8')
+    // One line per request: its error code and, for a refused token, the check that failed. In
+    // production only what Workers Logs lacks, and only when there is something: an anonymous
+    // success (a health probe) would add nothing to its invocation log but a request id, for
+    // 3-20 % of such a request's CPU (BENCHMARKS.md, baseline /ok-log).
+    // Elsewhere (wrangler dev, tests) the whole request, every time.
+    const production = c.get('config')?.environment === 'production'
+    const userId = c.get('auth')?.userId
+    const failure = c.get('failure')
+    if (production && userId === undefined && failure === undefined && c.res.status < 400) return
     const { level, fields } = requestSummary(
-      { method: c.req.method, path: c.req.path, status: c.res.status, durationMs: Date.now() - started, userId: c.get('auth')?.userId },
-      c.get('failure'),
+      { method: c.req.method, path: c.req.path, status: c.res.status, durationMs: Date.now() - started, userId },
+      failure,
+      production,
     )
     log[level]('request', { ...fields })
   })
@@ -104,15 +127,18 @@ export function createApp() {
   )
   app.use(async function configure(c, next) {
     if (c.req.path.startsWith('/api/')) c.header('Cache-Control', 'no-store')
-    c.set('config', loadConfig(c.env, new URL(c.req.url).origin))
-    const bookmark = c.req.header(BOOKMARK_HEADER)
+    c.set('config', loadConfig(c.env, () => new URL(c.req.url).origin))
     // Only something shaped like a D1 bookmark is passed on; anything else starts unconstrained.
-    const d1 = new RequestDb(c.env.DB, bookmark && /^[0-9a-f]{8}(?:-[0-9a-f]{1,64}){1,8}$/i.test(bookmark) ? bookmark : undefined)
+    // Read when a replica session opens, not on every request.
+    const d1 = new RequestDb(c.env.DB, () => {
+      const bookmark = c.req.header(BOOKMARK_HEADER)
+      return bookmark && BOOKMARK.test(bookmark) ? bookmark : undefined
+    })
     c.set('d1', d1)
     await next()
     // Only on authenticated responses: a public answer's bookmark would move differently for a
     // known and an unknown address (password/forgot), telling them apart.
-    const latest = c.get('auth') ? d1.bookmark() : undefined
+    const latest = c.get('auth') || c.get('ownWrite') ? d1.bookmark() : undefined
     if (latest) c.res.headers.set(BOOKMARK_HEADER, latest)
   })
   app.use(corsAllowlist())

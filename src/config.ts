@@ -94,6 +94,41 @@ const flag = z.preprocess(
 const choice = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
   z.preprocess(emptyToUndefined, z.enum(values, { error: 'is not one of the accepted values' }).default(fallback))
 
+/** How the per-request session check reads (API.md Configuration): where, and for how long an isolate may remember it. */
+export interface SessionCheck {
+  /** `primary`: exact. `replica`: the nearest D1 replica (the client's bookmark when it sends one). */
+  source: 'primary' | 'replica'
+  /** Seconds an isolate may answer from its cache of live sessions; 0: never. */
+  cacheSeconds: number
+}
+
+/** The longest a cached session check may stand for a revoked session. */
+export const MAX_SESSION_CACHE_SECONDS = 60
+
+/** `primary`, `replica`, `cached:<1-60>` (primary under the cache) or `replica+cached:<1-60>`. */
+export function parseSessionCheck(value: string): SessionCheck | undefined {
+  const match = /^(?:(primary|replica)(?:\+cached:(\d{1,2}))?|cached:(\d{1,2}))$/.exec(value.trim())
+  if (!match) return undefined
+  const seconds = Number(match[2] ?? match[3] ?? 0)
+  if ((match[2] ?? match[3]) !== undefined && (seconds < 1 || seconds > MAX_SESSION_CACHE_SECONDS)) return undefined
+  return { source: match[1] === 'replica' ? 'replica' : 'primary', cacheSeconds: seconds }
+}
+
+const sessionCheck = z.preprocess(
+  emptyToUndefined,
+  z
+    .string()
+    .default('primary')
+    .transform((value, ctx) => {
+      const parsed = parseSessionCheck(value)
+      if (!parsed) {
+        ctx.addIssue({ code: 'custom', message: 'is not primary, replica, cached:<1-60> or replica+cached:<1-60>' })
+        return z.NEVER
+      }
+      return parsed
+    }),
+)
+
 const secret = z
   .string({ error: 'is required' })
   .min(1, { error: 'is required', abort: true })
@@ -228,6 +263,7 @@ export const ConfigSchema = z
     WEBAUTHN_RP_ID: optionalText.pipe(z.string().regex(/^(?=.{1,253}$)[a-z0-9-]+(\.[a-z0-9-]+)*$/, 'is not a host name (lower case, no scheme, port or path)').optional()),
     WEBAUTHN_RP_NAME: z.preprocess(emptyToUndefined, z.string().max(100).default('edge-auth')),
     WEBAUTHN_ORIGINS: origins,
+    SESSION_CHECK: sessionCheck,
   })
   .superRefine((env, ctx) => {
     const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message })
@@ -299,6 +335,8 @@ export const ConfigSchema = z
     webauthnRpId: e.WEBAUTHN_RP_ID,
     webauthnRpName: e.WEBAUTHN_RP_NAME,
     webauthnOrigins: e.WEBAUTHN_ORIGINS,
+    /** Where the per-request session check reads, and how long an isolate may remember a live session. */
+    sessionCheck: e.SESSION_CHECK,
   }))
 
 export type OkpJwk = z.infer<typeof okpJwk>
@@ -341,6 +379,10 @@ export const SETTINGS_HELP: Record<string, { accepts: string; example: string; s
   WEBAUTHN_RP_ID: { accepts: "empty (the API's host name), or the host name passkeys belong to: the API's host or a parent domain of it and of every WEBAUTHN_ORIGINS entry", example: 'example.com' },
   WEBAUTHN_RP_NAME: { accepts: 'the name a browser shows when it creates a passkey (up to 100 characters)', example: 'edge-auth' },
   WEBAUTHN_ORIGINS: { accepts: "empty (the API's origin plus CORS_ORIGINS), or comma-separated origins, each scheme://host[:port], where passkey ceremonies may run", example: 'https://app.example.com,https://auth.example.com' },
+  SESSION_CHECK: {
+    accepts: 'primary (exact), replica (nearest D1 replica), cached:<1-60> (primary behind a per-isolate cache of that many seconds) or replica+cached:<1-60>',
+    example: 'primary',
+  },
 }
 
 /** What a per-provider setting (`OAUTH_<NAME>_CLIENT_ID`, ...) accepts, for the plain-words report. */
@@ -428,16 +470,18 @@ export function loadSettings(env: Env): Settings {
 }
 
 /**
- * The Config of a request. With JWT_ISSUER set (always, in production) there is one per env
+ * The Config of a request (`originOf`: the origin it came to, or how to find it). With JWT_ISSUER set (always, in production) there is one per env
  * object; without it (development only) the issuer is the origin the request came to, and the
  * configs of the last `MAX_CACHED_ORIGINS` origins are kept, the oldest evicted first.
  * Throws CONFIG_ERROR naming the problem in `cause` (logged, never sent).
  */
-export function loadConfig(env: Env, origin: string): Config {
+export function loadConfig(env: Env, originOf: string | (() => string)): Config {
   const settings = loadSettings(env)
   const { issuer } = settings
   // The same object every time: key rings are cached per Config.
   if (issuer !== undefined) return settings as Config
+  // Only now is the request's origin needed (a URL parse per request otherwise).
+  const origin = typeof originOf === 'string' ? originOf : originOf()
   let byOrigin = originCache.get(env)
   const hit = byOrigin?.get(origin)
   if (hit) return hit

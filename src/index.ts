@@ -29,8 +29,9 @@ const MAX_ID_LENGTH = 64
 /**
  * The RPC door for the other Workers of an account, bound with
  * `services = [{ binding = "AUTH", service = "edge-auth", entrypoint = "AuthService" }]`.
- * It runs the very function behind the HTTP API's `requireAuth`, on D1's primary, so logout,
- * revocation, deletion and demotion act at once in every Worker. Only the public user object
+ * It runs the very function behind the HTTP API's `requireAuth`, placed by `SESSION_CHECK` as
+ * the API's is (the default, D1's primary, makes logout, revocation, deletion and demotion act
+ * at once in every Worker; `replica` and `cached:<n>` bound the delay as the README says). Only the public user object
  * and the session's id and assurance cross the binding: no token secret, hash or internal column.
  * A failure that is not a verdict on the token (D1 down, a broken configuration) rejects the
  * call with an Error whose message is only its code (`SERVICE_UNAVAILABLE`, `CONFIG_ERROR`).
@@ -42,9 +43,14 @@ export class AuthService extends WorkerEntrypoint<Env> {
     const config = this.#config(log)
     if (!config) return { ok: false, error: 'TOKEN_INVALID' }
     try {
+      const db = this.env.DB
       const caller = await authenticate(typeof accessToken === 'string' ? accessToken : undefined, {
         config,
-        d1: this.env.DB.withSession('first-primary'),
+        get d1() {
+          return db.withSession('first-primary')
+        },
+        // A binding call carries no bookmark: the nearest replica, as SESSION_CHECK=replica allows.
+        replica: () => db.withSession('first-unconstrained'),
       })
       return {
         ok: true,

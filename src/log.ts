@@ -48,12 +48,21 @@ export interface RequestSummary {
   reason?: string
 }
 
-/** The fields and level of a request's log line; the failure, if any, is the ApiError that was answered. */
+/** The production request line: what Workers Logs does not record by itself. */
+export type CompactRequestSummary = Pick<RequestSummary, 'userId' | 'error' | 'reason'>
+
+/**
+ * The fields and level of a request's log line; the failure, if any, is the ApiError that was
+ * answered. `compact` (production): Workers Logs already records each invocation's method, URL,
+ * status and CPU time, so the line carries only what it lacks: the request id (on every line
+ * already), the user, and the error code with the check a refused token failed.
+ */
 export function requestSummary(
   request: { method: string; path: string; status: number; durationMs: number; userId?: string | undefined },
   failure?: ApiError,
-): { level: LogLevel; fields: RequestSummary } {
-  const fields: RequestSummary = { ...request }
+  compact = false,
+): { level: LogLevel; fields: RequestSummary | CompactRequestSummary } {
+  const fields: RequestSummary | CompactRequestSummary = compact ? (request.userId === undefined ? {} : { userId: request.userId }) : { ...request }
   if (failure) {
     fields.error = failure.code
     if (failure.cause instanceof TokenRejected) fields.reason = failure.cause.check

@@ -33,6 +33,8 @@ export type AppEnv = {
     log: Logger
     requestId: string
     meta: RequestMeta
+    /** Set by a public route that changed the caller's own state (logout): its response carries the bookmark. */
+    ownWrite: true
     /** The error the response answered with, for the request's log line. */
     failure: ApiError
   }

@@ -39,6 +39,22 @@ describe('the request log line', () => {
     expect(line).not.toHaveProperty('error')
   })
 
+  it('in production carries only what Workers Logs lacks: the request id, the user and the error code, and nothing for an anonymous success', async () => {
+    const production = { ENVIRONMENT: 'production', EMAIL_DELIVERY: 'resend', RESEND_API_KEY: 're_test', EMAIL_FROM: 'Acme <auth@acme.test>' }
+    const session = await signIn()
+    const [ok, ...more] = await requestLines(() => profile(session.accessToken, { env: production }))
+    expect(more).toEqual([])
+    expect(Object.keys(ok!).sort()).toEqual(['event', 'level', 'requestId', 'time', 'userId'])
+    expect(ok).toMatchObject({ level: 'info', userId: session.userId })
+    const [refused] = await requestLines(() => profile('not.a.jwt', { env: production }))
+    expect(refused).toMatchObject({ level: 'warn', error: 'TOKEN_INVALID', reason: 'malformed' })
+    expect(refused).not.toHaveProperty('path')
+    // An anonymous success: its invocation log already says all the line would.
+    expect(await requestLines(() => call('/health', { env: production }))).toEqual([])
+    const [missing] = await requestLines(() => call('/nope', { env: production }))
+    expect(Object.keys(missing!).sort()).toEqual(['error', 'event', 'level', 'requestId', 'time'])
+  })
+
   it('carries the error code of the answer', async () => {
     const [missing] = await requestLines(() => call('/api/user/profile'))
     expect(missing).toMatchObject({ level: 'warn', status: 401, error: 'TOKEN_MISSING' })

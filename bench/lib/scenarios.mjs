@@ -216,6 +216,7 @@ export async function runStandard({ mf, config, serviceScript, settings }) {
   // use the mean of both, which also shows how steady the machine was.
   await scenario('baseline /ok (before)', baselineSpec('baseline /ok', '/ok'), baselineTarget)
   await scenario('baseline /ok-headers (before)', baselineSpec('baseline /ok-headers', '/ok-headers'), baselineTarget)
+  await scenario('baseline /ok-log', baselineSpec('baseline /ok-log', '/ok-log'), baselineTarget)
   await scenario('baseline /verify (before)', baselineSpec('baseline /verify', '/verify'), baselineTarget)
   await scenario('baseline /d1', baselineSpec('baseline /d1', '/d1'), baselineTarget)
   await scenario('baseline /session-check (before)', baselineSpec('baseline /session-check', '/session-check'), baselineTarget)
@@ -266,6 +267,57 @@ export async function runStandard({ mf, config, serviceScript, settings }) {
     missingTokens: finalTokens.filter((token) => typeof token !== 'string').length,
   }
   step(`refresh chains: ${chains.unbroken}/${chains.count} final tokens still refresh; ${chains.broken.length} non-2xx on the chains`)
+
+  // The session check behind a per-isolate cache (SESSION_CHECK=cached:5), in a service of its
+  // own started the same way, against the primary check of `profile` above.
+  step('starting the service with SESSION_CHECK=cached:5')
+  const cachedService = await startService(mf.module, config, {
+    label: 'service cached:5',
+    scriptPath: serviceScript,
+    stateDir: path.join(STATE, 'cached'),
+    vars: { SESSION_CHECK: 'cached:5' },
+  })
+  const cachedEmail = `profile-cached-${run_}@bench.test`
+  await registerAccount(cachedService.origin, cachedEmail)
+  const cachedToken = (await loginAccount(cachedService.origin, cachedEmail)).accessToken
+  await scenario(
+    'profile (cached:5)',
+    {
+      ...common,
+      name: 'profile (cached:5)',
+      origin: cachedService.origin,
+      method: 'GET',
+      path: '/api/user/profile',
+      kind: 'fixed',
+      headers: { Authorization: `Bearer ${cachedToken}` },
+    },
+    { pid: cachedService.pid, label: 'service cached:5' },
+  )
+  await stopWorkerd(cachedService.instance)
+
+  // /health with ENVIRONMENT=production: the request line carries only what Workers Logs lacks.
+  // (The other scenarios run in development, whose line also says method, path, status and time.)
+  step('starting the service with ENVIRONMENT=production (health only)')
+  const productionService = await startService(mf.module, config, {
+    label: 'service production',
+    scriptPath: serviceScript,
+    stateDir: path.join(STATE, 'production'),
+    vars: {
+      ENVIRONMENT: 'production',
+      EMAIL_DELIVERY: 'resend',
+      RESEND_API_KEY: 're_bench_never_used',
+      EMAIL_FROM: 'Bench <bench@bench.test>',
+      JWT_ISSUER: 'https://bench.service',
+    },
+  })
+  const productionHealth = await call(productionService.origin, 'GET', '/health')
+  if (productionHealth.status !== 200) throw new Error(`production /health: ${productionHealth.status} ${productionHealth.text}`)
+  await scenario(
+    'health (production)',
+    { ...common, name: 'health (production)', origin: productionService.origin, method: 'GET', path: '/health', kind: 'fixed' },
+    { pid: productionService.pid, label: 'service production' },
+  )
+  await stopWorkerd(productionService.instance)
 
   // Login and register at 32 connections: they saturate the worker with password hashes.
   await scenario(

@@ -13,17 +13,19 @@ export const BOOKMARK_HEADER = 'X-D1-Bookmark'
 
 /**
  * D1 access for one request through the Sessions API. `primary` carries every write and
- * every security decision (rotation, code tries, revocation, lockout, the session check).
- * `replica` is for reads that tolerate replica lag (session and admin lists); it starts
- * from the client's bookmark when one is sent, so a client reads its own writes.
+ * every security decision (rotation, code tries, revocation, lockout, and the session check
+ * unless `SESSION_CHECK` says otherwise). `replica` is for reads that tolerate replica lag
+ * (session and admin lists, the session check with `SESSION_CHECK=replica`); it starts from
+ * the client's bookmark when one is sent, so a client reads its own writes.
  */
 export class RequestDb {
   readonly #binding: D1Database
-  readonly #bookmark: string | undefined
-  #primary?: { session: D1DatabaseSession; db: Db }
-  #replica?: { session: D1DatabaseSession; db: Db }
+  readonly #bookmark: () => string | undefined
+  #primary?: { readonly session: D1DatabaseSession; readonly db: Db }
+  #replica?: { readonly session: D1DatabaseSession; readonly db: Db }
 
-  constructor(binding: D1Database, bookmark: string | undefined) {
+  /** `bookmark`: the client's bookmark, asked for only when a replica session opens. */
+  constructor(binding: D1Database, bookmark: () => string | undefined) {
     this.#binding = binding
     this.#bookmark = bookmark
   }
@@ -40,21 +42,52 @@ export class RequestDb {
   #openPrimary() {
     if (!this.#primary) {
       const session = this.#binding.withSession('first-primary')
-      this.#primary = { session, db: getDb(session) }
+      // The drizzle client is built on first use: the session check and rotation use plain SQL.
+      let db: Db | undefined
+      this.#primary = {
+        session,
+        get db() {
+          return (db ??= getDb(session))
+        },
+      }
     }
     return this.#primary
   }
 
   get replica(): Db {
-    if (!this.#replica) {
-      const session = this.#binding.withSession(this.#bookmark ?? 'first-unconstrained')
-      this.#replica = { session, db: getDb(session) }
-    }
-    return this.#replica.db
+    return this.#openReplica().db
   }
 
-  /** The newest bookmark this request saw, for the client to send back; undefined if D1 was not used. */
+  /** The replica session itself, for the session check with `SESSION_CHECK=replica`. */
+  get replicaSession(): D1DatabaseSession {
+    return this.#openReplica().session
+  }
+
+  #openReplica() {
+    if (!this.#replica) {
+      const session = this.#binding.withSession(this.#bookmark() ?? 'first-unconstrained')
+      // The drizzle client is built on first use: the session check reads with plain SQL.
+      let db: Db | undefined
+      this.#replica = {
+        session,
+        get db() {
+          return (db ??= getDb(session))
+        },
+      }
+    }
+    return this.#replica
+  }
+
+  /**
+   * The newest bookmark this request saw, for the client to send back; undefined if D1 was not
+   * used. A request may read a replica (the session check) and then write on the primary (a
+   * logout): the later of the two positions is the one that shows the client its own write.
+   */
   bookmark(): string | undefined {
-    return this.#replica?.session.getBookmark() ?? this.#primary?.session.getBookmark() ?? undefined
+    const replica = this.#replica?.session.getBookmark() ?? undefined
+    const primary = this.#primary?.session.getBookmark() ?? undefined
+    // Bookmarks are fixed-width hex positions in the database's history: the greater is the later.
+    if (replica && primary) return replica > primary ? replica : primary
+    return replica ?? primary
   }
 }

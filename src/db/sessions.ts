@@ -13,13 +13,6 @@ export const insertSession = (db: Db, values: typeof sessions.$inferInsert, guar
 export const insertRefreshToken = (db: Db, values: typeof refreshTokens.$inferInsert, guard: SQL) =>
   db.insert(refreshTokens).select(insertWhere(refreshTokens, values, guard))
 
-/** The live successor of a rotated token, if it still is live (the grace window hands it out again). */
-export const liveToken = (db: Db, tokenId: string) =>
-  db
-    .select()
-    .from(refreshTokens)
-    .where(and(eq(refreshTokens.id, tokenId), isNull(refreshTokens.rotatedAt)))
-
 /** Ends one session if it is not ended yet. */
 export const revokeSession = (db: Db, sessionId: string, reason: string, now: number) =>
   db

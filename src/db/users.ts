@@ -59,14 +59,6 @@ export const setBan = (db: Db, userId: string, ban: { reason: string; at: number
     .where(live(userId))
     .returning()
 
-/** Takes back `admin` from an account ADMIN_EMAILS promoted (and an admin did not). */
-export const demoteListed = (db: Db, userId: string, now: number) =>
-  db
-    .update(users)
-    .set({ role: 'user', roleSource: null, updatedAt: now })
-    .where(and(live(userId), eq(users.role, 'admin'), eq(users.roleSource, 'list')))
-    .returning()
-
 /** Sets a live account's role when it differs, as granted by an admin. */
 export const setRole = (db: Db, userId: string, role: UserRow['role'], now: number) =>
   db

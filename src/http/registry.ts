@@ -35,7 +35,7 @@ import type { ErrorCode } from '../errors'
 import { requireAuth } from '../middleware/require-auth'
 import { requireRole } from '../middleware/require-role'
 import type { AppEnv } from '../types'
-import { validate } from './validate'
+import { validate, validateQuery } from './validate'
 
 /** The document's tags, in the order a reader meets them. */
 export const TAGS = {
@@ -58,7 +58,8 @@ export type Tag = keyof typeof TAGS
 export type Security = 'public' | 'bearer' | 'admin' | 'refresh'
 
 /** Response headers the document describes (components.headers). */
-export type ResponseHeader = 'Set-Cookie' | 'Location'
+/** Headers a route may declare beyond the ones every response carries (`X-D1-Bookmark`: a public route that writes the caller's own state). */
+export type ResponseHeader = 'Set-Cookie' | 'Location' | 'X-D1-Bookmark'
 
 /** One response: `data` is wrapped in the success envelope; `json` and `html` are sent as they are; `redirect` has no body (a `Location`). */
 export type ResponseSpec = {
@@ -154,10 +155,11 @@ function requestValidator(route: RouteConfig): MiddlewareHandler<AppEnv> {
   const { params, query, body } = route.request ?? {}
   const steps: MiddlewareHandler[] = []
   if (params) steps.push(validate('param', params))
-  if (query) steps.push(validate('query', query))
+  if (query) steps.push(validateQuery(query))
   if (body) steps.push(validate('json', body))
-  // A fresh function per route, so it can key the route's declaration.
-  const middleware = every(...steps)
+  // A fresh function per route, so it can key the route's declaration; no combinator for one step or none.
+  const [only] = steps
+  const middleware: MiddlewareHandler = steps.length > 1 ? every(...steps) : only ? (c, next) => only(c, next) : (_c, next) => next()
   declarations.set(middleware, route)
   return middleware
 }

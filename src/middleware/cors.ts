@@ -10,8 +10,8 @@ import type { AppEnv } from '../types'
  * (hono/cors still sends its static `Allow-Credentials` / `Expose-Headers`, which mean nothing
  * without it). Preflights keep the request id and security headers set around this middleware.
  */
-export const corsAllowlist = (): MiddlewareHandler<AppEnv> =>
-  cors({
+export function corsAllowlist(): MiddlewareHandler<AppEnv> {
+  const allowlist = cors({
     origin: (origin, c) => {
       const config: Config = c.get('config')
       return config.corsOrigins.includes(origin) ? origin : null
@@ -22,3 +22,14 @@ export const corsAllowlist = (): MiddlewareHandler<AppEnv> =>
     credentials: true,
     maxAge: 600,
   })
+  // Without an Origin (same-origin, native apps, servers, health checks) there is nothing to
+  // allow: only the Vary, without hono/cors building the response's headers ahead of the route.
+  return async function corsOrNothing(c, next) {
+    if (c.req.method !== 'OPTIONS' && c.req.header('Origin') === undefined) {
+      await next()
+      c.header('Vary', 'Origin', { append: true })
+      return
+    }
+    return allowlist(c, next)
+  }
+}

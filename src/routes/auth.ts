@@ -94,11 +94,18 @@ export const authRoutes = routes()
       method: 'post', path: '/logout', operationId: 'logout', tag: 'Auth', security: 'refresh',
       summary: 'End this session and clear the cookie (idempotent)',
       request: { body: RefreshBody, bodyRequired: false },
-      responses: { 200: { description: 'Signed out; the cookie is cleared.', data: R.Empty, headers: ['Set-Cookie'] } },
+      responses: {
+        200: {
+          description: 'Signed out; the cookie is cleared. `X-D1-Bookmark` when a session was ended: sent back, it shows this client its logout through any replica.',
+          data: R.Empty,
+          headers: ['Set-Cookie', 'X-D1-Bookmark'],
+        },
+      },
     },
     async (c) => {
       const token = c.req.valid('json').refreshToken ?? getCookie(c, REFRESH_COOKIE, 'host')
-      if (token) await logoutByRefreshToken(deps(c), token)
+      // The caller proved it holds the session's token: its own write, so its bookmark may go back.
+      if (token && (await logoutByRefreshToken(deps(c), token))) c.set('ownWrite', true)
       clearRefreshCookie(c)
       return ok(c, {}, 200, 'Logged out.')
     },

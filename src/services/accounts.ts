@@ -10,6 +10,7 @@ import { audit } from './audit'
 import { codeKey, issueCode, prepareCode, redeemCode } from './codes'
 import type { Deps } from './deps'
 import { proofValues } from './proof'
+import { forgetUser } from './session-cache'
 
 /** Accounts: creation, email verification, the profile, deletion. */
 
@@ -146,5 +147,6 @@ export async function deleteAccount(deps: Deps, userId: string, reason: 'self' |
     softDeleteUser(db, userId, now),
     revokeUserSessions(db, userId, reason === 'self' ? 'account_deleted' : 'admin_deleted', now),
   ])
+  forgetUser(userId)
   return deleted.length === 1
 }

@@ -10,6 +10,7 @@ import { mfaSummaries } from './ways-in'
 import { notify } from './notices'
 import { foldForSearch } from '../schemas/common'
 import type { Deps } from './deps'
+import { forgetUser } from './session-cache'
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 
@@ -61,6 +62,7 @@ export async function getUser(deps: Deps, id: string, fresh = false): Promise<Us
  */
 export async function changeRole(deps: Deps, actorId: string, id: string, role: 'user' | 'admin', now = Date.now()) {
   const [changed] = await setRole(deps.db, id, role, now)
+  forgetUser(id)
   if (changed) {
     // Two roles: the one it had is the other one.
     audit(deps, { type: 'role_changed', userId: id, actorId, detail: { from: role === 'admin' ? 'user' : 'admin', to: role } }, now)
@@ -102,6 +104,7 @@ export async function banUser(deps: Deps, actorId: string, id: string, ban: { re
     setBan(deps.db, id, { reason: ban.reason, at: now, until }, now),
     revokeUserSessions(deps.db, id, 'banned', now, { guard: userBannedAt(id, now) }),
   ])
+  forgetUser(id)
   if (!user) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
   audit(deps, { type: 'user_banned', userId: id, actorId, detail: { until: ban.until ?? null, revoked: revoked.length } }, now)
   notify(deps, user.email, 'banned', ban.until ? `Until ${ban.until}.` : undefined)
@@ -121,6 +124,7 @@ export async function revokeSessionsOf(deps: Deps, actorId: string, id: string, 
   const user = await getUser(deps, id, true)
   if (user.deletedAt !== null) throw new ApiError('NOT_FOUND', { message: 'User not found.' })
   const revoked = await revokeUserSessions(deps.db, id, 'revoked_by_admin', now)
+  forgetUser(id)
   audit(deps, { type: 'admin_sessions_revoked', userId: id, actorId, detail: { revoked: revoked.length } }, now)
   return revoked.length
 }

@@ -6,23 +6,22 @@ import { sha256 } from '../crypto/random'
 import { signAccessToken, signRefreshToken, verifyRefreshToken } from '../crypto/tokens'
 import { retireLoginCodes } from '../db/codes'
 import type { Db } from '../db/client'
-import { rotate, tokenState, type TokenState } from '../db/hot-path'
+import { restampSuccessor, rotateInOneTrip, tokenState, type TokenState } from '../db/hot-path'
 import type { RefreshTokenRow, SessionRow, UserRow, users } from '../db/schema'
 import {
   insertRefreshToken,
   insertSession,
   liveSessionsOf,
-  liveToken,
   revokeOwnSession as revokeOwn,
   revokeSession as revokeOne,
   revokeUserSessions,
 } from '../db/sessions'
-import { demoteListed, updateLiveUser, userIsLive } from '../db/users'
+import { updateLiveUser, userIsLive } from '../db/users'
 import { ApiError } from '../errors'
 import { audit } from './audit'
 import type { Deps } from './deps'
 import { noticeNewDevice } from './notices'
-import { listedRole } from './proof'
+import { forgetSession } from './session-cache'
 
 export { revokeUserSessions }
 
@@ -127,50 +126,56 @@ function assertLive(state: TokenState, now: number) {
 }
 
 /**
- * Exchanges a refresh token for a new pair. The rotation is decided by one conditional
- * UPDATE (only a not-yet-rotated token of a live session can win), batched with the insert
- * of its successor, so concurrent refreshes with one token produce exactly one successor.
+ * Exchanges a refresh token for a new pair, in one D1 round trip. The rotation is decided by
+ * one conditional UPDATE (only a not-yet-rotated, unexpired token of a live session can win),
+ * batched with the insert of its successor, so concurrent refreshes with one token produce
+ * exactly one successor. The successor is signed before the batch from what the presented token
+ * already says, and the batch reads the state back after its writes: a replay, a revoked session
+ * or an expired token is judged from that, as before, without a read ahead of the write.
  */
 export async function rotateRefreshToken(deps: Deps, presented: string, now = Date.now()): Promise<IssuedTokens> {
   const { config } = deps
   const claims = await verifyRefreshToken(presented, config)
-  const hash = await sha256(presented)
-  const state = await tokenState(deps.d1, claims.jti)
-  if (!state || state.token.tokenHash !== hash || state.session.userId !== claims.sub) throw new ApiError('TOKEN_INVALID')
-  assertLive(state, now)
-  if (state.token.rotatedAt !== null) return replayed(deps, state, now)
-
-  const successor = {
-    id: crypto.randomUUID(),
-    sessionId: state.session.id,
-    issuedAt: now,
-    expiresAt: refreshExpiry(config, state.session.expiresAt, now),
-  }
-  const refreshToken = await signRefreshToken(refreshClaims(successor, state.user.id), config)
-  const won = await rotate(deps.d1, {
-    previousId: state.token.id,
-    sessionId: state.session.id,
-    successor: { ...successor, tokenHash: await sha256(refreshToken) },
-    rotatedBy: await clientDigest(deps),
+  const successor = { id: crypto.randomUUID(), sessionId: claims.sid, issuedAt: now, expiresAt: expectedExpiry(config, claims, now) }
+  const signed = await signRefreshToken(refreshClaims(successor, claims.sub), config)
+  const [hash, signedHash, rotatedBy] = await Promise.all([sha256(presented), sha256(signed), clientDigest(deps)])
+  const outcome = await rotateInOneTrip(deps.d1, {
+    presented: { id: claims.jti, tokenHash: hash, sessionId: claims.sid, userId: claims.sub },
+    successor: { ...successor, tokenHash: signedHash },
+    rotatedBy,
+    listedAdmins: [...config.adminEmails],
     now,
-    audit: { userId: state.user.id, ...deps.meta },
+    audit: deps.meta,
   })
-  if (!won) {
-    // Another request rotated it first (or the session ended meanwhile): judge it as a replay.
-    const latest = await tokenState(deps.d1, claims.jti)
-    if (!latest) throw new ApiError('TOKEN_INVALID')
-    assertLive(latest, now)
-    return replayed(deps, latest, now)
+  const { state } = outcome
+  if (!state || state.token.tokenHash !== hash || state.session.userId !== claims.sub || state.session.id !== claims.sid) throw new ApiError('TOKEN_INVALID')
+  if (!outcome.won) {
+    // Not rotated by this call: judged from the state as it is now, as a replay if it was rotated.
+    assertLive(state, now)
+    if (state.token.rotatedAt === null) throw new ApiError('TOKEN_INVALID')
+    return replayed(deps, state, now, state.successor)
   }
-  return issue(config, await withListedRole(deps, state.user, now), state.session, successor, refreshToken, now)
+  let refreshToken = signed
+  const expiresAt = outcome.successorExpiresAt ?? successor.expiresAt
+  if (expiresAt !== successor.expiresAt) {
+    // The session ends before the end the token was signed with (once per session, at most):
+    // the token carries the stored end, so a grace-window hand-out re-signs it identically.
+    refreshToken = await signRefreshToken(refreshClaims({ ...successor, expiresAt }, claims.sub), config)
+    await restampSuccessor(deps.d1, successor.id, await sha256(refreshToken), signedHash)
+  }
+  return issue(config, state.user, state.session, { sessionId: successor.sessionId, expiresAt }, refreshToken, now)
 }
 
-/** An address ADMIN_EMAILS promoted and no longer lists loses `admin` at its next refresh. */
-async function withListedRole(deps: Deps, user: UserRow, now: number): Promise<UserRow> {
-  const change = listedRole(deps, user)
-  if (!change || change.role !== 'user') return user
-  const [demoted] = await demoteListed(deps.db, user.id, now)
-  return demoted ?? user
+/**
+ * The successor's end as the batch will store it, known before the batch: `refreshTokenTtl`
+ * from now, unless the presented token already ended at the session's end (it was cut short),
+ * in which case the successor ends there too. Only the refresh that first reaches past the
+ * session's end can guess wrong; it re-signs (see rotateRefreshToken).
+ */
+function expectedExpiry(config: Config, claims: { iat: number; exp: number }, now: number): number {
+  const full = Math.floor((now + config.refreshTokenTtl * 1000) / 1000) * 1000
+  const cutShort = claims.exp - claims.iat < config.refreshTokenTtl
+  return cutShort ? Math.min(full, claims.exp * 1000) : full
 }
 
 /**
@@ -178,13 +183,14 @@ async function withListedRole(deps: Deps, user: UserRow, now: number): Promise<U
  * is still the live one, the successor is handed out again and nothing is revoked.
  * Otherwise the token was stolen or replayed: the whole session ends.
  */
-async function replayed(deps: Deps, state: TokenState, now: number): Promise<IssuedTokens> {
+async function replayed(deps: Deps, state: TokenState, now: number, next: RefreshTokenRow | null): Promise<IssuedTokens> {
   const { db, config } = deps
   const { token, session, user } = state
   // Only the client that made the rotation (the same user agent) gets its successor again.
   const sameClient = token.rotatedBy === (await clientDigest(deps))
   if (token.rotatedAt !== null && token.replacedBy && sameClient && now - token.rotatedAt <= REUSE_GRACE_MS) {
-    const [successor] = await liveToken(db, token.replacedBy)
+    // The successor as the refresh's own batch read it: handed out again only while it is the live one.
+    const successor = next?.id === token.replacedBy && next.rotatedAt === null ? next : undefined
     if (successor && successor.expiresAt > now) {
       const refreshToken = await signRefreshToken(refreshClaims(successor, user.id), config)
       // Every hand-out is on record, so a theft inside the window is visible.
@@ -209,25 +215,26 @@ export async function revokeSession(db: Db, sessionId: string, reason: string, n
 /**
  * Logs out the session a refresh token belongs to. Idempotent: an unknown, garbled or
  * already-revoked token still succeeds. An expired token with a valid signature still
- * names its session, which is ended.
+ * names its session, which is ended. True when this call ended it.
  */
-export async function logoutByRefreshToken(deps: Deps, presented: string, now = Date.now()): Promise<void> {
+export async function logoutByRefreshToken(deps: Deps, presented: string, now = Date.now()): Promise<boolean> {
   const { db, config } = deps
   let claims: { sub: string; sid: string; jti: string }
   try {
     claims = await verifyRefreshToken(presented, config)
   } catch (error) {
-    if (!(error instanceof ApiError) || error.code !== 'TOKEN_EXPIRED') return
+    if (!(error instanceof ApiError) || error.code !== 'TOKEN_EXPIRED') return false
     // jose checks the signature before the expiry, so these claims are authentic.
     const payload = decodeJwt(presented)
-    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.jti !== 'string') return
+    if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.jti !== 'string') return false
     claims = { sub: payload.sub, sid: payload.sid, jti: payload.jti }
   }
   const state = await tokenState(deps.d1, claims.jti)
-  if (!state || state.token.tokenHash !== (await sha256(presented)) || state.session.userId !== claims.sub) return
-  if (await revokeSession(db, state.session.id, 'logout', now)) {
-    audit(deps, { type: 'logout', userId: state.user.id, sessionId: state.session.id }, now)
-  }
+  if (!state || state.token.tokenHash !== (await sha256(presented)) || state.session.userId !== claims.sub) return false
+  forgetSession(state.session.id)
+  if (!(await revokeSession(db, state.session.id, 'logout', now))) return false
+  audit(deps, { type: 'logout', userId: state.user.id, sessionId: state.session.id }, now)
+  return true
 }
 
 /** A user's live sessions, newest first. */

@@ -11,6 +11,7 @@ import type { Deps } from '../../services/deps'
 import { clearLoginAttempts, takeLoginAttempt } from '../../services/login-attempts'
 import { notify } from '../../services/notices'
 import { signIn, type SignInResult } from '../../services/sign-in'
+import { forgetUser } from '../../services/session-cache'
 
 /**
  * The password step. One answer, and one PBKDF2 run, whether or not the account exists;
@@ -141,6 +142,7 @@ export async function resetPassword(deps: Deps, email: string, code: string, new
     ] as const
   })
   const [, revoked] = results
+  forgetUser(user.id)
   audit(deps, { type: 'password_reset_completed', userId: user.id, detail: { revoked: revoked.length } }, now)
   notify(deps, user.email, 'password_reset')
 }
