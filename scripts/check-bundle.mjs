@@ -10,7 +10,9 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
 
-export const BUDGET_KIB = 120
+// 160 KiB: the ceiling set for passkeys, authenticator apps and social sign-in (139.5 KiB with all three);
+// it was 120 KiB (101.5 KiB) before them.
+export const BUDGET_KIB = 160
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dist = path.join(root, 'dist')
