@@ -112,7 +112,8 @@ export async function oauthFlow({ context, root, results, step, onPage }) {
   await page.waitForSelector('#verify-form:not([hidden])')
   await page.fill('#verify-code', await codeFromLog(server.logLines, email, 'verify_email', mark))
   await page.click('#verify-form button[type=submit]')
-  await page.waitForSelector('#login-form:not([hidden])')
+  // The sign-in form is on the page all along: wait for the verification itself to finish.
+  await page.waitForSelector('#verify-form', { state: 'hidden' })
   mark = server.logLines.length
   await page.fill('#login-password', 'E2e-password-1')
   await page.click('#login-form button[type=submit]')
