@@ -18,7 +18,7 @@ export const TARGETS = {
   /** A refresh against the primary session check (req/s), and its D1 round trips. */
   refreshVsProfile: 0.6,
   refreshRoundTrips: 1,
-  bundleGzipKiB: 120,
+  bundleGzipKiB: 160, // scripts/check-bundle.mjs BUDGET_KIB: the ceiling set for passkeys, apps and providers
   /** Late-window RSS may exceed the early window by this share (or MEMORY_SLACK_MIB) and still be flat. */
   memoryGrowth: 0.05,
   /** The service's /health CPU per request against the bare middleware every request needs. */
