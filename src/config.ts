@@ -369,7 +369,7 @@ export const SETTINGS_HELP: Record<string, { accepts: string; example: string; s
   EMAIL_DELIVERY: { accepts: 'console (development only) or resend', example: 'console' },
   RESEND_API_KEY: { accepts: 'your Resend API key, when EMAIL_DELIVERY=resend', example: 're_…', secret: true },
   EMAIL_FROM: { accepts: 'the sender, on a domain verified at Resend, when EMAIL_DELIVERY=resend', example: 'Acme <auth@acme.com>' },
-  TURNSTILE_SECRET_KEY: { accepts: 'the secret key of a Cloudflare Turnstile widget; when set, register, login and password/forgot need a turnstileToken', example: '0x4AAAAAAA…', secret: true },
+  TURNSTILE_SECRET_KEY: { accepts: 'the secret key of a Cloudflare Turnstile widget; when set, register, login, password/forgot and passkeys/login/options need a turnstileToken', example: '0x4AAAAAAA…', secret: true },
   CORS_ORIGINS: { accepts: 'comma-separated origins, each scheme://host[:port] with no path', example: 'http://localhost:5173,https://app.example.com' },
   ADMIN_EMAILS: { accepts: 'comma-separated email addresses', example: 'ann@example.com,bob@example.com' },
   AUDIT_RETENTION_DAYS: { accepts: 'a whole number of days from 1 to 36500', example: '90' },
