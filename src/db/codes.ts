@@ -61,11 +61,11 @@ export const countTry = (db: Db, codeId: string, now: number, maxTries: number) 
     .returning({ tries: otpCodes.tries })
 
 /** Marks a usable code used, with a marker unique to the calling batch. */
-export const spendCode = (db: Db, codeId: string, marker: string, now: number, maxTries: number) =>
+export const spendCode = (db: Db, codeId: string, marker: string, now: number, maxTries: number, guard?: SQL) =>
   db
     .update(otpCodes)
     .set({ consumedAt: now, consumedBy: marker })
-    .where(usable(codeId, now, maxTries))
+    .where(and(usable(codeId, now, maxTries), guard))
     .returning({ id: otpCodes.id })
 
 /** True inside a batch only after `spendCode` with the same marker has spent the code. */

@@ -21,6 +21,10 @@ export const recordFailure = (db: Db, emailKey: string, purpose: string, now: nu
     )
     .returning({ id: otpFailures.id })
 
+/** True while the window still has wrong codes left (a guard for spending a right one in the same statement). */
+export const budgetLeft = (emailKey: string, purpose: string, since: number, budget: number) =>
+  sql`(SELECT count(*) FROM otp_failures WHERE email_key = ${emailKey} AND purpose = ${purpose} AND at > ${since}) < ${budget}`
+
 /** How many wrong codes the window holds, and when the oldest of them was. */
 export const budgetUsed = (db: Db, emailKey: string, purpose: string, since: number) =>
   db

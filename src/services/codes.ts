@@ -2,7 +2,7 @@ import type { SQL } from 'drizzle-orm'
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
 import { keyedHash, randomDigits, timingSafeEqual } from '../crypto/random'
 import { codesOf, codeWithId, countTry, insertThrottled, recentSends, retireCodes, spendCode, spentBy, triesOf } from '../db/codes'
-import { budgetUsed, recordFailure } from '../db/otp-failures'
+import { budgetLeft, budgetUsed, recordFailure } from '../db/otp-failures'
 import type { OtpPurpose } from '../db/schema'
 import { ApiError } from '../errors'
 import { audit } from './audit'
@@ -187,7 +187,6 @@ export async function redeemCode<T extends readonly BatchItem<'sqlite'>[]>(
   /** A challenge completed by something other than a mailed code (an authenticator app) checks it here. */
   check?: CodeCheck,
 ): Promise<{ stored: StoredCode; results: BatchResponse<T> }> {
-  if (target.email !== undefined) await assertBudget(deps, target.email, target.purpose, now)
   const read = target.key ? await readCode(deps, target.key) : undefined
   const owned = read && read.purpose === target.purpose && (target.userId === undefined || read.userId === target.userId) ? read : undefined
   if (!owned || owned.expiresAt <= now) {
@@ -197,26 +196,25 @@ export async function redeemCode<T extends readonly BatchItem<'sqlite'>[]>(
     throw invalid(undefined)
   }
   const email = target.email ?? owned.email
-  if (target.email === undefined) await assertBudget(deps, email, target.purpose, now)
   const stored = await checkCode(deps, owned, code, email, now, target.uniform === true, check)
   const marker = crypto.randomUUID()
   const writes = await authorise(spentBy(stored.codeId, marker), stored)
-  const [spent, ...results] = (await deps.db.batch([spendCode(deps.db, stored.codeId, marker, now, OTP_MAX_TRIES), ...writes])) as [
-    { id: string }[],
-    ...BatchResponse<T>,
-  ]
-  if (spent.length === 0) throw target.uniform ? invalid(undefined) : await unavailable(deps, stored, now)
+  // The budget is decided in the statement that spends the code: past it, a right code works no
+  // more than a wrong one, and no separate read is needed before.
+  const key = await budgetKey(deps, email)
+  const since = now - OTP_BUDGET_WINDOW_MS
+  const spend = spendCode(deps.db, stored.codeId, marker, now, OTP_MAX_TRIES, budgetLeft(key, target.purpose, since, OTP_BUDGET))
+  const [spent, ...results] = (await deps.db.batch([spend, ...writes])) as [{ id: string }[], ...BatchResponse<T>]
+  if (spent.length === 0) {
+    const [state] = await budgetUsed(deps.db, key, target.purpose, since)
+    if ((state?.used ?? 0) >= OTP_BUDGET) throw budgetExhausted(state?.oldest ?? now, now)
+    throw target.uniform ? invalid(undefined) : await unavailable(deps, stored, now)
+  }
   deps.defer(deps.kv.delete(target.key!))
   return { stored, results: results as unknown as BatchResponse<T> }
 }
 
 const budgetKey = (deps: Deps, email: string) => keyedHash(deps.config.refreshTokenSecret, 'otp-budget', email)
-
-/** Refuses with 429 while the address has no wrong codes left for this purpose. */
-async function assertBudget(deps: Deps, email: string, purpose: OtpPurpose, now: number) {
-  const [state] = await budgetUsed(deps.db, await budgetKey(deps, email), purpose, now - OTP_BUDGET_WINDOW_MS)
-  if ((state?.used ?? 0) >= OTP_BUDGET) throw budgetExhausted(state?.oldest ?? now, now)
-}
 
 /** Spends one wrong code of the address's budget (an alert when it was the last); 429 when none was left. */
 async function spendBudget(deps: Deps, email: string, purpose: OtpPurpose, now: number, userId: string | null = null) {
@@ -241,9 +239,10 @@ const invalid = (attemptsLeft: number | undefined) =>
 async function checkCode(deps: Deps, stored: StoredCode, code: string, email: string, now: number, uniform: boolean, check?: CodeCheck): Promise<StoredCode> {
   if (check ? await check(stored, code) : timingSafeEqual(await codeHash(deps, stored.codeId, code), stored.hash)) return stored
 
-  // A wrong second-step code is a failed login too (the per-email lockout); it is never given back.
-  if (stored.purpose === 'login') await takeLoginAttempt(deps, email, now).catch(ignoreRateLimited)
+  // The budget first: past it the answer is 429 and nothing else is counted. A wrong second-step
+  // code is then a failed login too (the per-email lockout); it is never given back.
   await spendBudget(deps, email, stored.purpose, now, stored.userId)
+  if (stored.purpose === 'login') await takeLoginAttempt(deps, email, now).catch(ignoreRateLimited)
   const counted = await countTry(deps.db, stored.codeId, now, OTP_MAX_TRIES)
   const tries = counted[0]?.tries
   if (tries === undefined) throw uniform ? invalid(undefined) : await unavailable(deps, stored, now)
